@@ -1,0 +1,47 @@
+import { performance } from 'node:perf_hooks';
+import { Client } from 'undici';
+
+/** One timed admin call: when it started and when its whole answer had arrived. */
+export interface TimedCall {
+  startMs: number;
+  endMs: number;
+  status: number;
+  body: string;
+}
+
+/**
+ * An admin API connection of its own, kept alive and warmed up before the first switch, so a
+ * timed call measures the switch and not a TCP handshake or a queue behind the load.
+ */
+export class AdminClient {
+  private readonly client: Client;
+
+  constructor(adminUrl: string, private readonly origin: number) {
+    this.client = new Client(adminUrl, { headersTimeout: 10_000, bodyTimeout: 10_000 });
+  }
+
+  /** Open the connection (GET /status) and fail if the admin API does not answer 200. */
+  async warm(): Promise<void> {
+    const { statusCode, body } = await this.client.request({ path: '/status', method: 'GET' });
+    const text = await body.text();
+    if (statusCode !== 200) throw new Error(`admin GET /status answered ${statusCode}: ${text}`);
+  }
+
+  /** `PATCH /services/{service}` with a JSON body, timed from call to last byte of the answer. */
+  async patchService(service: string, change: Record<string, unknown>): Promise<TimedCall> {
+    const startMs = performance.now() - this.origin;
+    const { statusCode, body } = await this.client.request({
+      path: `/services/${encodeURIComponent(service)}`,
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(change),
+    });
+    const text = await body.text();
+    return { startMs, endMs: performance.now() - this.origin, status: statusCode, body: text };
+  }
+
+  /** Close the connection. */
+  close(): Promise<void> {
+    return this.client.close();
+  }
+}

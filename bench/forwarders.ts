@@ -1,0 +1,58 @@
+import { benchScript, CPU, spawnNode, stopChild, waitForMessage } from './processes.js';
+import type { ReferenceTask } from './reference-undici.js';
+import { startSwitchyard } from './switchyard.js';
+
+/** Something the load generator can be pointed at, in front of one upstream target. */
+export interface Forwarder {
+  /** Stable key used in the JSON results. */
+  id: string;
+  /** Human label for the table. */
+  label: string;
+  /** Start it in front of `upstream` ("host:port"); resolves with its URL and a stop. */
+  start(upstream: string): Promise<{ url: string; stop(): Promise<void> }>;
+}
+
+/** Start a reference forwarder script as a child pinned to the forwarder CPU. */
+async function startReference(script: string, upstream: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const task: ReferenceTask = { upstream };
+  const child = spawnNode(benchScript(script), [JSON.stringify(task)], { cpu: CPU.forwarder });
+  try {
+    const message = await waitForMessage(child, script, 10_000);
+    if (message.type !== 'ready') throw new Error(`${script}: expected ready, got ${message.type}`);
+    return { url: `http://${message.addresses[0]}`, stop: () => stopChild(child) };
+  } catch (err) {
+    await stopChild(child);
+    throw err;
+  }
+}
+
+/** No forwarder at all: the load goes straight to the upstream (the floor of any overhead). */
+export const direct: Forwarder = {
+  id: 'direct',
+  label: 'direct upstream',
+  start: async (upstream) => ({ url: `http://${upstream}`, stop: async () => {} }),
+};
+
+/** The bare undici forwarder: the Node ceiling switchyard is judged against. */
+export const bareUndici: Forwarder = {
+  id: 'undici',
+  label: 'bare undici',
+  start: (upstream) => startReference('reference-undici', upstream),
+};
+
+/** node-http-proxy with a keep-alive agent. */
+export const nodeHttpProxy: Forwarder = {
+  id: 'http-proxy',
+  label: 'node-http-proxy',
+  start: (upstream) => startReference('reference-http-proxy', upstream),
+};
+
+/** switchyard itself, with the upstream as the only target of upstream `blue`. */
+export const switchyard: Forwarder = {
+  id: 'switchyard',
+  label: 'switchyard',
+  start: async (upstream) => {
+    const running = await startSwitchyard('blue', { blue: [upstream] });
+    return { url: running.proxyUrl, stop: running.stop };
+  },
+};

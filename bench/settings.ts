@@ -1,0 +1,53 @@
+import os from 'node:os';
+import { canPin } from './processes.js';
+import type { RunMeta } from './report.js';
+
+/** Bench settings, from the environment (all optional). */
+export interface BenchSettings {
+  /** BENCH_SECONDS: measured seconds per overhead run (default 8). */
+  seconds: number;
+  /** BENCH_WARMUP_SECONDS: warm-up before each overhead run (default 2). */
+  warmupSeconds: number;
+  /** BENCH_CONNECTIONS: autocannon connections (default 50). */
+  connections: number;
+  /** BENCH_ROUNDS: overhead rounds over all forwarders; medians are reported (default 1). */
+  rounds: number;
+  /** BENCH_SWITCH_PHASE_SECONDS: load before, between and after the switches (default 2). */
+  switchPhaseSeconds: number;
+  /** BENCH_SCENARIOS: comma-separated scenario ids to run (default all). */
+  scenarios: string[] | null;
+}
+
+/** A positive number from the environment, or the default. */
+function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got "${raw}"`);
+  return value;
+}
+
+/** Read the settings from `env`. */
+export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSettings {
+  return {
+    seconds: positive(env, 'BENCH_SECONDS', 8),
+    warmupSeconds: positive(env, 'BENCH_WARMUP_SECONDS', 2),
+    connections: Math.round(positive(env, 'BENCH_CONNECTIONS', 50)),
+    rounds: Math.round(positive(env, 'BENCH_ROUNDS', 1)),
+    switchPhaseSeconds: positive(env, 'BENCH_SWITCH_PHASE_SECONDS', 2),
+    scenarios: env.BENCH_SCENARIOS ? env.BENCH_SCENARIOS.split(',').map((s) => s.trim()) : null,
+  };
+}
+
+/** The machine and settings, for the report header and the JSON files. */
+export function describeRun(s: BenchSettings): RunMeta {
+  const cpus = os.cpus();
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: `${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown'}`,
+    pinning: canPin() ? 'taskset: forwarder on CPU 0, load + upstreams on CPU 1' : 'none (taskset unavailable)',
+    'overhead run': `${s.connections} connections, pipelining 1, ${s.warmupSeconds} s warm-up + ${s.seconds} s, ${s.rounds} round(s)`,
+    'switch run': `32 request loops, switch after ${s.switchPhaseSeconds} s, back after ${s.switchPhaseSeconds} s more`,
+  };
+}

@@ -1,0 +1,83 @@
+import { performance } from 'node:perf_hooks';
+import { Pool } from 'undici';
+
+/** Colour codes in the log (a byte per request instead of a string). */
+export const COLOUR = { none: 0, blue: 1, green: 2, other: 3 } as const;
+
+/** Colour name → code, from the demo upstreams' `x-upstream` header. */
+export function colourCode(header: string | string[] | undefined): number {
+  if (header === 'blue') return COLOUR.blue;
+  if (header === 'green') return COLOUR.green;
+  return header === undefined ? COLOUR.none : COLOUR.other;
+}
+
+/**
+ * Every request of a run, one slot per request in columns (typed arrays: no garbage per
+ * request, and they cross the IPC channel as-is). Times are ms since the log's origin.
+ */
+export interface ColourLog {
+  count: number;
+  sentMs: Float64Array;
+  doneMs: Float64Array;
+  /** HTTP status, 0 when the request failed without one. */
+  status: Uint16Array;
+  colour: Uint8Array;
+  /** Failure message → how many times. */
+  errors: Record<string, number>;
+}
+
+/** An empty log with room for `capacity` requests. */
+export function createLog(capacity: number): ColourLog {
+  return {
+    count: 0,
+    sentMs: new Float64Array(capacity),
+    doneMs: new Float64Array(capacity),
+    status: new Uint16Array(capacity),
+    colour: new Uint8Array(capacity),
+    errors: {},
+  };
+}
+
+/** The log cut to the requests actually made. */
+export function trimLog(log: ColourLog): ColourLog {
+  const n = log.count;
+  return { ...log, sentMs: log.sentMs.slice(0, n), doneMs: log.doneMs.slice(0, n), status: log.status.slice(0, n), colour: log.colour.slice(0, n) };
+}
+
+/** How long the loops run: they stop on their own at `deadlineMs` or after `capacity` requests. */
+export interface LoopControl {
+  origin: number;
+  /** ms since origin; may be moved earlier while the loops run. */
+  deadlineMs: number;
+}
+
+/** One request loop: send, wait for the whole answer, log it, repeat until time or room runs out. */
+async function loop(pool: Pool, log: ColourLog, control: LoopControl): Promise<void> {
+  const capacity = log.sentMs.length;
+  for (;;) {
+    const sent = performance.now() - control.origin;
+    if (sent >= control.deadlineMs || log.count >= capacity) return;
+    const slot = log.count++;
+    log.sentMs[slot] = sent;
+    try {
+      const { statusCode, headers, body } = await pool.request({ path: '/', method: 'GET' });
+      await body.dump();
+      log.status[slot] = statusCode;
+      log.colour[slot] = colourCode(headers['x-upstream']);
+    } catch (err) {
+      const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      log.errors[message] = (log.errors[message] ?? 0) + 1;
+    }
+    log.doneMs[slot] = performance.now() - control.origin;
+  }
+}
+
+/** Drive `url` with `loops` concurrent request loops on one keep-alive pool until they stop. */
+export async function runColourLoops(url: string, loops: number, log: ColourLog, control: LoopControl): Promise<void> {
+  const pool = new Pool(url, { connections: loops, pipelining: 1, headersTimeout: 10_000, bodyTimeout: 10_000 });
+  try {
+    await Promise.all(Array.from({ length: loops }, () => loop(pool, log, control)));
+  } finally {
+    await pool.close();
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * SPEC 9.2, switch latency under load: switchyard in front of blue and green pairs, a client
+ * logging every request's send time and answering colour, an instant switch to green under
+ * load and one back to blue; the question is how fast and how cleanly each takes effect.
+ */
+import { expectUpstream } from './probe.js';
+import { CPU, runTask } from './processes.js';
+import { ms, num, table, type Goal, type ScenarioReport } from './report.js';
+import type { Scenario } from './scenario.js';
+import type { BenchSettings } from './settings.js';
+import { analyseRun, type SwitchSummary } from './switch-analysis.js';
+import type { SwitchRun, SwitchTask } from './switch-process.js';
+import { SERVICE, startSwitchyard } from './switchyard.js';
+import { startUpstreams } from './upstreams.js';
+
+const LOOPS = 32;
+const MAX_REQUESTS = 500_000;
+const WINDOW_MS = 500;
+const HOSTS = ['green', 'blue'];
+const GOAL_LATE = (from: string, to: string): string => `${from} → ${to}: no ${from} answer to a request sent after the call returned`;
+const GOAL_CLEAN = 'switch run: no errors, no non-2xx';
+
+/** Start the blue/green pairs and switchyard, run the switch client, stop everything. */
+async function runSwitches(s: BenchSettings): Promise<SwitchRun> {
+  const upstreams = await startUpstreams(['blue', 'blue', 'green', 'green']);
+  try {
+    const [b1, b2, g1, g2] = upstreams.addresses;
+    const sy = await startSwitchyard('blue', { blue: [b1, b2], green: [g1, g2] });
+    try {
+      await expectUpstream(sy.proxyUrl, 'blue');
+      const phaseMs = s.switchPhaseSeconds * 1000;
+      const task: SwitchTask = {
+        proxyUrl: sy.proxyUrl, adminUrl: sy.adminUrl, service: SERVICE, loops: LOOPS, maxRequests: MAX_REQUESTS,
+        beforeMs: phaseMs, holdMs: phaseMs, afterMs: phaseMs, hosts: HOSTS,
+      };
+      return await runTask<SwitchRun>('switch-process', task, CPU.load, 4 * phaseMs + 60_000);
+    } finally {
+      await sy.stop();
+    }
+  } finally {
+    await upstreams.stop();
+  }
+}
+
+/** Fail the scenario when a switch was refused: there is nothing to measure then. */
+function assertSwitched(run: SwitchRun): void {
+  for (const call of run.calls) {
+    if (call.status !== 200) throw new Error(`PATCH /services/${SERVICE} {"host":"${call.to}"} answered ${call.status}: ${call.body.slice(0, 300)}`);
+  }
+  if (run.calls.length !== HOSTS.length) throw new Error(`only ${run.calls.length} of ${HOSTS.length} switches were made`);
+}
+
+/** The section's tables and notes. */
+function lines(sum: SwitchSummary): string[] {
+  const rows = sum.switches.map((w) => [
+    `${w.from} → ${w.to}`, ms(w.adminMs), num(w.lateOldAnswers), ms(w.lastLateAfterReturnMs),
+    ms(w.drainAfterStartMs), ms(w.p99WindowMs), ms(sum.p99BeforeMs),
+  ]);
+  const headers = ['switch', 'admin call ms', 'old colour after return', 'last one, ms after return', 'last old answer, ms after call start', `p99 ±${WINDOW_MS} ms`, 'p99 before'];
+  const errors = Object.entries(sum.errorMessages).map(([m, n]) => `- ${n} × ${m}`);
+  return [
+    ...table(headers, rows),
+    '',
+    `${num(sum.requests)} requests by ${LOOPS} loops (${num(sum.reqPerSec)} req/s): ${num(sum.errors)} errors, ${num(sum.non2xx)} non-2xx; before the first switch p50 ${ms(sum.p50BeforeMs)} ms, p99 ${ms(sum.p99BeforeMs)} ms.`,
+    '"Old colour after return" counts answers from the old colour to requests sent after the admin call returned; "last old answer" includes requests that were in flight during the call.',
+    ...errors,
+  ];
+}
+
+/** The goals: no late old-colour answers per switch, and a clean run. */
+function goals(sum: SwitchSummary): Goal[] {
+  const late = sum.switches.map((w) => ({ text: GOAL_LATE(w.from, w.to), actual: num(w.lateOldAnswers), met: w.lateOldAnswers === 0 }));
+  const clean = { text: GOAL_CLEAN, actual: `${num(sum.errors)} errors, ${num(sum.non2xx)} non-2xx`, met: sum.errors === 0 && sum.non2xx === 0 };
+  return [...late, clean];
+}
+
+/** The switch-latency scenario. */
+export const switchLatency: Scenario = {
+  id: 'switch-latency',
+  title: 'Switch latency under load (SPEC 9.2)',
+  goals: [GOAL_LATE('blue', 'green'), GOAL_LATE('green', 'blue'), GOAL_CLEAN],
+  async run(s): Promise<ScenarioReport> {
+    const run = await runSwitches(s);
+    assertSwitched(run);
+    const summary = analyseRun(run, { initialHost: 'blue', windowMs: WINDOW_MS, settleMs: 500 });
+    return {
+      id: 'switch-latency',
+      title: 'Switch latency under load (SPEC 9.2)',
+      lines: lines(summary),
+      goals: goals(summary),
+      data: { summary, calls: run.calls },
+    };
+  },
+};

@@ -1,0 +1,81 @@
+/**
+ * Child entry: the switch-under-load run. Runs the colour-logging client and, on a fixed
+ * schedule, the admin switches, all on one clock (this process's performance.now), so send
+ * times, answer times and admin call times are directly comparable.
+ * Task: a SwitchTask; answers `result` with a SwitchRun.
+ */
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AdminClient, type TimedCall } from './admin-client.js';
+import { readTask, runChild, send } from './ipc.js';
+import { createLog, runColourLoops, trimLog, type ColourLog, type LoopControl } from './switch-client.js';
+
+/** What the parent asks for. */
+export interface SwitchTask {
+  proxyUrl: string;
+  adminUrl: string;
+  service: string;
+  loops: number;
+  /** Upper bound on requests (the log's capacity). */
+  maxRequests: number;
+  /** Load before the first switch, between the switches, and after the last one. */
+  beforeMs: number;
+  holdMs: number;
+  afterMs: number;
+  /** Hosts to switch to, in order (e.g. green, then back to blue). */
+  hosts: string[];
+}
+
+/** One switch as it happened. */
+export interface SwitchCall extends TimedCall {
+  to: string;
+}
+
+/** Everything the run logged. */
+export interface SwitchRun {
+  log: ColourLog;
+  calls: SwitchCall[];
+}
+
+/** Sleep until `atMs` on the run's clock (no-op if already past). */
+function sleepUntil(origin: number, atMs: number): Promise<void> {
+  return sleep(Math.max(0, atMs - (performance.now() - origin)));
+}
+
+/** Issue the switches on schedule, then set the loops' deadline `afterMs` past the last. */
+async function switchOnSchedule(task: SwitchTask, admin: AdminClient, control: LoopControl): Promise<SwitchCall[]> {
+  const calls: SwitchCall[] = [];
+  let next = task.beforeMs;
+  try {
+    for (const to of task.hosts) {
+      await sleepUntil(control.origin, next);
+      const call = await admin.patchService(task.service, { host: to });
+      calls.push({ ...call, to });
+      if (call.status !== 200) break;
+      next = call.endMs + task.holdMs;
+    }
+  } finally {
+    // On success keep the load `afterMs` past the last switch; on failure stop it soon.
+    const last = calls.at(-1);
+    const ok = last !== undefined && last.status === 200 && calls.length === task.hosts.length;
+    control.deadlineMs = ok ? last.endMs + task.afterMs : performance.now() - control.origin;
+  }
+  return calls;
+}
+
+runChild(async () => {
+  const task = readTask<SwitchTask>();
+  const origin = performance.now();
+  const admin = new AdminClient(task.adminUrl, origin);
+  await admin.warm();
+  const totalMs = task.beforeMs + task.hosts.length * task.holdMs + task.afterMs;
+  // The schedule moves the deadline; this bound only matters if an admin call hangs.
+  const control: LoopControl = { origin, deadlineMs: totalMs + 15_000 };
+  const log = createLog(task.maxRequests);
+  const loops = runColourLoops(task.proxyUrl, task.loops, log, control);
+  const calls = await switchOnSchedule(task, admin, control).finally(() => loops);
+  await loops;
+  await admin.close();
+  const result: SwitchRun = { log: trimLog(log), calls };
+  send({ type: 'result', result });
+});

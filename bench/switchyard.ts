@@ -1,0 +1,99 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { reservePort } from './free-port.js';
+import { probe } from './probe.js';
+import { CPU, spawnNode, stopChild } from './processes.js';
+
+/** The service the bench routes through and switches. */
+export const SERVICE = 'example-service';
+
+/** A switchyard child process under test. */
+export interface RunningSwitchyard {
+  proxyUrl: string;
+  adminUrl: string;
+  stop(): Promise<void>;
+}
+
+/** Upstream name → its target addresses ("127.0.0.1:PORT"). */
+export type UpstreamTargets = Record<string, string[]>;
+
+const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+const READY_TRIES = 100;
+const READY_INTERVAL_MS = 100;
+
+/** The bench config: one service on "/" sending everything to `host`. */
+export function configYaml(proxyPort: number, adminPort: number, host: string, upstreams: UpstreamTargets): string {
+  const lines = [
+    'proxy:',
+    `  listen: ["127.0.0.1:${proxyPort}"]`,
+    'admin:',
+    `  listen: "127.0.0.1:${adminPort}"`,
+    'services:',
+    `  - name: ${SERVICE}`,
+    `    host: ${host}`,
+    '    routes:',
+    '      - name: example-route',
+    '        paths: ["/"]',
+    'upstreams:',
+  ];
+  for (const [name, targets] of Object.entries(upstreams)) {
+    const list = targets.map((t) => `{ target: "${t}" }`).join(', ');
+    lines.push(`  - name: ${name}`, `    targets: [${list}]`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Fail clearly when the CLI has not been built (or written) yet. */
+export function assertCliBuilt(): void {
+  if (!fs.existsSync(CLI)) {
+    throw new Error(`switchyard CLI not found at ${path.relative(process.cwd(), CLI)}: build src/cli.ts first (npm run build)`);
+  }
+}
+
+/** The last lines of a log file, to explain a failed start. */
+function tail(file: string, lines = 8): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** Poll `GET /status` until it answers 200, the child exits, or the tries run out. */
+async function waitReady(adminUrl: string, exited: () => boolean, logFile: string): Promise<void> {
+  for (let i = 0; i < READY_TRIES; i++) {
+    if (exited()) throw new Error(`switchyard exited during start-up; its log ends:\n${tail(logFile)}`);
+    if ((await probe(`${adminUrl}/status`)).status === 200) return;
+    await sleep(READY_INTERVAL_MS);
+  }
+  throw new Error(`switchyard not ready after ${READY_TRIES * READY_INTERVAL_MS} ms; its log ends:\n${tail(logFile)}`);
+}
+
+/** Start `switchyard start -c <temp config>` pinned to the forwarder CPU; resolve when ready. */
+export async function startSwitchyard(host: string, upstreams: UpstreamTargets): Promise<RunningSwitchyard> {
+  assertCliBuilt();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-bench-'));
+  const [proxyPort, adminPort] = [await reservePort(), await reservePort()];
+  const configFile = path.join(dir, 'switchyard.yaml');
+  fs.writeFileSync(configFile, configYaml(proxyPort, adminPort, host, upstreams));
+  // Its JSON log goes to a file: a pipe nobody reads would stall it, and the tail explains failures.
+  const logFile = path.join(dir, 'switchyard.log');
+  const logFd = fs.openSync(logFile, 'w');
+  const child = spawnNode(CLI, ['start', '-c', configFile], { cpu: CPU.forwarder, ipc: false, output: logFd });
+  fs.closeSync(logFd);
+  const stop = async (): Promise<void> => {
+    await stopChild(child);
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  const adminUrl = `http://127.0.0.1:${adminPort}`;
+  try {
+    await waitReady(adminUrl, () => child.exitCode !== null || child.signalCode !== null, logFile);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { proxyUrl: `http://127.0.0.1:${proxyPort}`, adminUrl, stop };
+}
