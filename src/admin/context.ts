@@ -1,0 +1,12 @@
+import type { Logger } from '../log.js';
+import type { Runtime } from '../runtime.js';
+
+/** What admin handlers share: the running config and facts about this process. */
+export interface AdminContext {
+  readonly runtime: Runtime;
+  readonly log: Logger;
+  readonly version: string;
+  readonly startedAt: number;
+  /** Where the running config came from (a file path, or "inline"). */
+  readonly source: string;
+}

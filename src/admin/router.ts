@@ -1,0 +1,84 @@
+import type { SwitchyardError } from '../errors.js';
+
+/** A parsed admin request, as handlers see it. */
+export interface AdminRequest {
+  readonly method: string;
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: URLSearchParams;
+  /** The parsed JSON or form body ({} when empty). */
+  readonly body: Record<string, unknown>;
+  /** The body as sent, for endpoints that take text (YAML). */
+  readonly raw: string;
+  readonly contentType: string;
+  readonly remoteAddress: string;
+}
+
+/** What a handler answers: a status and a JSON body, or raw text with its content type. */
+export interface AdminResponse {
+  readonly status: number;
+  readonly body?: unknown;
+  readonly text?: string;
+  readonly contentType?: string;
+}
+
+/** An admin endpoint handler; it throws a SwitchyardError for a bad request. */
+export type AdminHandler = (req: AdminRequest) => AdminResponse | Promise<AdminResponse>;
+
+/** One admin endpoint: methods and a path like "/services/:name". */
+export interface AdminRoute {
+  readonly methods: readonly string[];
+  readonly path: string;
+  readonly handler: AdminHandler;
+}
+
+/** The outcome of matching a request against the admin routes. */
+export type AdminMatch =
+  | { readonly handler: AdminHandler; readonly params: Record<string, string> }
+  | { readonly allowed: readonly string[] }
+  | undefined;
+
+/** A path-segment router for the admin API; admin traffic is light, so clarity wins. */
+export class AdminRouter {
+  private readonly routes: { segments: string[]; route: AdminRoute }[];
+
+  constructor(routes: readonly AdminRoute[]) {
+    this.routes = routes.map((route) => ({ segments: split(route.path), route }));
+  }
+
+  /** The handler and path parameters, or the allowed methods (405), or undefined (404). */
+  match(method: string, pathname: string): AdminMatch {
+    const parts = split(pathname);
+    const allowed: string[] = [];
+    for (const { segments, route } of this.routes) {
+      const params = matchSegments(segments, parts);
+      if (!params) continue;
+      if (route.methods.includes(method)) return { handler: route.handler, params };
+      allowed.push(...route.methods);
+    }
+    return allowed.length > 0 ? { allowed } : undefined;
+  }
+}
+
+function split(path: string): string[] {
+  return path.split('/').filter((s) => s !== '');
+}
+
+function matchSegments(pattern: string[], parts: string[]): Record<string, string> | undefined {
+  if (pattern.length !== parts.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < pattern.length; i++) {
+    if (pattern[i].startsWith(':')) {
+      try {
+        params[pattern[i].slice(1)] = decodeURIComponent(parts[i]);
+      } catch {
+        return undefined;
+      }
+    } else if (pattern[i] !== parts[i]) return undefined;
+  }
+  return params;
+}
+
+/** Kong's error body: message, and for schema violations the name and the fields. */
+export function adminErrorBody(err: SwitchyardError): Record<string, unknown> {
+  return err.fields ? { message: err.message, name: 'schema violation', fields: err.fields } : { message: err.message };
+}

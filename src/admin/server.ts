@@ -1,0 +1,91 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import http from 'node:http';
+import { SwitchyardError } from '../errors.js';
+import { listen } from '../net.js';
+import { readBody } from './body.js';
+import { AdminRouter, adminErrorBody, type AdminRoute } from './router.js';
+
+/** Admin listener settings. */
+export interface AdminOptions {
+  /** When set, every request needs `Authorization: Bearer <token>`. */
+  readonly token?: string;
+}
+
+/** The admin API listener: auth, body limits, routing, and JSON errors in Kong's shape. */
+export class AdminServer {
+  readonly server = http.createServer((req, res) => void this.handle(req, res));
+  private readonly router: AdminRouter;
+  private readonly tokenDigest?: Buffer;
+
+  constructor(routes: readonly AdminRoute[], opts: AdminOptions = {}) {
+    this.router = new AdminRouter(routes);
+    if (opts.token) this.tokenDigest = digest(opts.token);
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    try {
+      this.authorize(req);
+      const url = new URL(req.url ?? '/', 'http://admin');
+      const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
+      const match = this.router.match(method, url.pathname);
+      if (match === undefined) throw new SwitchyardError('NOT_FOUND', 'Not found');
+      if (!('handler' in match)) {
+        res.setHeader('allow', match.allowed.join(', '));
+        throw new SwitchyardError('METHOD_NOT_ALLOWED', `method ${method} is not allowed here (allowed: ${match.allowed.join(', ')})`);
+      }
+      const { raw, body } = await readBody(req);
+      const out = await match.handler({
+        method,
+        params: match.params,
+        query: url.searchParams,
+        body,
+        raw,
+        contentType: req.headers['content-type'] ?? '',
+        remoteAddress: req.socket.remoteAddress ?? '',
+      });
+      if (out.text !== undefined) send(res, out.status, out.text, out.contentType ?? 'text/plain; charset=utf-8');
+      else if (out.body === undefined) send(res, out.status, '', undefined);
+      else send(res, out.status, JSON.stringify(out.body, null, 2) + '\n', 'application/json; charset=utf-8');
+    } catch (err) {
+      const e = err instanceof SwitchyardError ? err : new SwitchyardError('INTERNAL', `internal error: ${(err as Error).message}`);
+      send(res, e.status, JSON.stringify(adminErrorBody(e)) + '\n', 'application/json; charset=utf-8');
+    }
+  }
+
+  /** Constant-time bearer token check (digests make the lengths equal). */
+  private authorize(req: http.IncomingMessage): void {
+    if (!this.tokenDigest) return;
+    const header = req.headers.authorization ?? '';
+    const given = header.startsWith('Bearer ') ? header.slice(7) : '';
+    if (!timingSafeEqual(digest(given), this.tokenDigest)) {
+      throw new SwitchyardError('UNAUTHORIZED', 'Unauthorized: send the admin token as "Authorization: Bearer <token>"');
+    }
+  }
+
+  /** Listen on "host:port"; resolves with the bound "host:port". */
+  listen(address: string): Promise<string> {
+    return listen(this.server, address);
+  }
+
+  /** Stop accepting and close idle connections. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeIdleConnections();
+    });
+  }
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+function send(res: http.ServerResponse, status: number, body: string, contentType: string | undefined): void {
+  if (res.headersSent) return;
+  // A refused body (413) is left unread, so that connection cannot carry another request.
+  if (!res.req.complete) res.setHeader('connection', 'close');
+  if (contentType) res.setHeader('content-type', contentType);
+  res.setHeader('content-length', Buffer.byteLength(body));
+  res.writeHead(status);
+  res.end(body);
+}

@@ -1,0 +1,91 @@
+import { editConfig } from '../config/edit.js';
+import { BadInputError, NotFoundError } from '../errors.js';
+import type { ServiceRuntime } from '../snapshot.js';
+import type { AdminContext } from './context.js';
+import type { AdminRequest, AdminRoute } from './router.js';
+import { list, serviceView, upstreamNames } from './views.js';
+
+/** Service fields PATCH may change, and how each is read from JSON or form input. */
+const PATCHABLE: Record<string, (v: unknown, field: string) => unknown> = {
+  host: (v, f) => nonEmptyString(v, f),
+  port: (v, f) => integer(v, f, 1, 65535),
+  path: (v, f) => (v === null ? null : pathString(v, f)),
+  retries: (v, f) => integer(v, f, 0, 32767),
+  connect_timeout: (v, f) => integer(v, f, 1, 2147483646),
+  read_timeout: (v, f) => integer(v, f, 1, 2147483646),
+  write_timeout: (v, f) => integer(v, f, 1, 2147483646),
+};
+
+/** GET /services, GET|PATCH /services/:name. */
+export function serviceRoutes(ctx: AdminContext): AdminRoute[] {
+  const find = (name: string): ServiceRuntime => {
+    const svc = ctx.runtime.current.services.get(name);
+    if (!svc) throw new NotFoundError(`service "${name}" not found`);
+    return svc;
+  };
+  return [
+    { methods: ['GET'], path: '/services', handler: () => ({ status: 200, body: list([...ctx.runtime.current.services.values()].map(serviceView)) }) },
+    { methods: ['GET'], path: '/services/:name', handler: (req) => ({ status: 200, body: serviceView(find(req.params.name)) }) },
+    { methods: ['PATCH'], path: '/services/:name', handler: (req) => patchService(ctx, find(req.params.name), req) },
+  ];
+}
+
+/**
+ * PATCH a service, as Kong does. Setting `host` is the instant switch: it replaces any
+ * split, and once this returns every new request goes to the new host.
+ */
+function patchService(ctx: AdminContext, svc: ServiceRuntime, req: AdminRequest) {
+  const changes = readChanges(req.body);
+  const snap = ctx.runtime.current;
+  if (typeof changes.host === 'string' && !snap.upstreams.has(changes.host) && changes.port === undefined) {
+    throw new BadInputError(
+      `unknown upstream "${changes.host}" (known: ${upstreamNames(snap).join(', ') || 'none'}); to send to a plain host, give its port too`,
+      { host: 'unknown upstream' },
+    );
+  }
+  const next = editConfig(snap.config, (draft) => {
+    const s = draft.services.find((x) => x.name === svc.name)!;
+    for (const [field, value] of Object.entries(changes)) {
+      if (value === null) delete (s as Record<string, unknown>)[field];
+      else (s as Record<string, unknown>)[field] = value;
+    }
+    if (changes.host !== undefined) delete s.split;
+  });
+  const applied = ctx.runtime.apply(next);
+  ctx.log.info({ service: svc.name, changes, from: req.remoteAddress, generation: applied.generation }, 'service changed');
+  return { status: 200, body: serviceView(applied.services.get(svc.name)!) };
+}
+
+function readChanges(body: Record<string, unknown>): Record<string, unknown> {
+  const changes: Record<string, unknown> = {};
+  const unknown = Object.keys(body).filter((k) => !(k in PATCHABLE) && k !== 'name');
+  if (unknown.length > 0) {
+    throw new BadInputError(
+      `cannot change ${unknown.map((k) => `"${k}"`).join(', ')} here (allowed: ${Object.keys(PATCHABLE).join(', ')})`,
+      Object.fromEntries(unknown.map((k) => [k, 'unknown field'])),
+    );
+  }
+  for (const [field, read] of Object.entries(PATCHABLE)) {
+    if (field in body) changes[field] = read(body[field], field);
+  }
+  if (Object.keys(changes).length === 0) throw new BadInputError(`nothing to change (allowed: ${Object.keys(PATCHABLE).join(', ')})`);
+  return changes;
+}
+
+function nonEmptyString(v: unknown, field: string): string {
+  if (typeof v !== 'string' || v.trim() === '') throw new BadInputError(`${field}: expected a non-empty string`, { [field]: 'expected a string' });
+  return v.trim();
+}
+
+function pathString(v: unknown, field: string): string {
+  if (typeof v !== 'string' || !v.startsWith('/')) throw new BadInputError(`${field}: expected a path starting with "/"`, { [field]: 'expected a path' });
+  return v;
+}
+
+function integer(v: unknown, field: string, min: number, max: number): number {
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    throw new BadInputError(`${field}: expected an integer from ${min} to ${max}`, { [field]: `expected an integer from ${min} to ${max}` });
+  }
+  return n;
+}

@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { App } from './app.js';
+import { formatDiagnostic, loadConfigFile } from './config/parse.js';
+import { closeDemoUpstreams, startDemoUpstreams } from './demo/upstreams.js';
+import { createLogger } from './log.js';
+import { VERSION } from './version.js';
+
+const USAGE = `switchyard ${VERSION}: a traffic-switching reverse proxy for blue/green gateway upgrades
+
+Usage:
+  switchyard start [-c FILE] [--demo]   run the proxy (default config: config/switchyard.yaml);
+                                        --demo also starts demo upstreams (blue 9001, 9002; green 9101, 9102)
+  switchyard validate FILE              check a config: exit 0, or print FILE:LINE:COL message and exit 1
+  switchyard --version | --help
+`;
+
+/** Run a CLI command; resolves with the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'start':
+      return start(rest);
+    case 'validate':
+      return validate(rest);
+    case '--version':
+    case '-v':
+      process.stdout.write(`${VERSION}\n`);
+      return 0;
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(USAGE);
+      return command === undefined ? 1 : 0;
+    default:
+      process.stderr.write(`switchyard: unknown command "${command}"\n\n${USAGE}`);
+      return 1;
+  }
+}
+
+async function validate(args: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } });
+  if (values.help || positionals.length !== 1) {
+    process.stderr.write('usage: switchyard validate FILE\n');
+    return values.help ? 0 : 1;
+  }
+  const result = await loadConfigFile(positionals[0]);
+  for (const w of result.warnings) process.stderr.write(`${formatDiagnostic(w)} (warning)\n`);
+  if (!result.ok) {
+    for (const e of result.errors) process.stdout.write(`${formatDiagnostic(e)}\n`);
+    return 1;
+  }
+  process.stdout.write(`${positionals[0]}: ok (${result.config.services.length} services, ${result.config.upstreams.length} upstreams)\n`);
+  return 0;
+}
+
+async function start(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string', short: 'c', default: 'config/switchyard.yaml' },
+      demo: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write('usage: switchyard start [-c FILE] [--demo]\n');
+    return 0;
+  }
+  const log = createLogger();
+  const file = values.config!;
+  const result = await loadConfigFile(file);
+  for (const w of result.warnings) log.warn(formatDiagnostic(w));
+  if (!result.ok) {
+    for (const e of result.errors) process.stderr.write(`${formatDiagnostic(e)}\n`);
+    log.error({ file, errors: result.errors.length }, 'config is not valid; not starting');
+    return 1;
+  }
+  const demo = values.demo ? await startDemoUpstreams() : [];
+  if (demo.length > 0) log.info({ upstreams: demo.map((d) => `${d.colour} ${d.address}`) }, 'demo upstreams started');
+  let app: App;
+  try {
+    app = await App.start({ config: result.config, source: file, log });
+  } catch (err) {
+    await closeDemoUpstreams(demo);
+    process.stderr.write(`switchyard: ${(err as Error).message}\n`);
+    return 1;
+  }
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'shutting down');
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await app.close();
+  await closeDemoUpstreams(demo);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`switchyard: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

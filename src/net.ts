@@ -1,0 +1,33 @@
+import type { Server } from 'node:net';
+
+/** Split "host:port" or "[v6]:port". */
+export function splitHostPort(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  if (colon < 0) throw new Error(`address "${address}" needs a port`);
+  let host = address.slice(0, colon);
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  return { host, port: Number(address.slice(colon + 1)) };
+}
+
+/** "host:port", bracketing IPv6 hosts. */
+export function joinHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** True for addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+/** Listen on "host:port" (port 0 = ephemeral); resolves with the bound "host:port". */
+export function listen(server: Server, address: string): Promise<string> {
+  const { host, port } = splitHostPort(address);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const a = server.address();
+      resolve(typeof a === 'object' && a ? joinHostPort(host, a.port) : address);
+    });
+  });
+}

@@ -1,0 +1,144 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import { SwitchyardError } from '../errors.js';
+import type { RouteRuntime, UpstreamRuntime } from '../snapshot.js';
+import type { Target } from '../targets.js';
+import { clientResponseHeaders } from './headers.js';
+import { sendError } from './respond.js';
+
+/** Errors raised before the request could have reached the upstream: always safe to retry. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+/** Methods that may be sent twice (RFC 9110 section 9.2.2). */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+
+/** Where one request goes: resolved before the first attempt. */
+export interface Destination {
+  readonly route: RouteRuntime;
+  /** The path prefix the route matched, for strip_path. */
+  readonly prefix: string;
+  readonly upstream: UpstreamRuntime;
+  target: Target;
+}
+
+/**
+ * One client request forwarded to one target at a time, streaming both ways. It is
+ * undici's raw dispatch handler (onConnect/onHeaders/onData/onComplete/onError), which
+ * hands over header bytes unparsed and lets backpressure flow through `resume`.
+ */
+export class Exchange implements Dispatcher.DispatchHandler {
+  private abortUpstream: ((err?: Error) => void) | null = null;
+  private resumeUpstream: (() => void) | null = null;
+  private attempts = 0;
+  private done = false;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly dest: Destination,
+    private readonly path: string,
+    private readonly headers: string[],
+  ) {}
+
+  /** Send the first attempt and tie the upstream request's life to the client's. */
+  start(): void {
+    this.res.once('close', this.onClientClose);
+    this.dispatch();
+  }
+
+  private dispatch(): void {
+    this.attempts++;
+    const { req, dest } = this;
+    const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+    dest.target.dispatcher.dispatch(
+      {
+        origin: dest.target.origin,
+        path: this.path,
+        method: req.method as Dispatcher.HttpMethod,
+        headers: this.headers,
+        body: hasBody && req.method !== 'GET' && req.method !== 'HEAD' ? req : null,
+        headersTimeout: dest.route.service.readTimeout,
+        bodyTimeout: dest.route.service.readTimeout,
+      },
+      this,
+    );
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.done) abort();
+    else this.abortUpstream = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    if (this.done) return false;
+    this.resumeUpstream = resume;
+    this.res.writeHead(statusCode, statusText, clientResponseHeaders(rawHeaders));
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.res.write(chunk)) return true;
+    this.res.once('drain', this.onDrain);
+    return false;
+  }
+
+  onComplete(): void {
+    this.done = true;
+    this.res.end();
+  }
+
+  onError(err: Error & { code?: string }): void {
+    if (this.done) return;
+    if (this.res.headersSent) {
+      // Mid-response: the status line is gone, so the only honest signal is a cut stream.
+      this.done = true;
+      this.res.destroy(err);
+      return;
+    }
+    if (this.retryable(err) && this.retarget()) {
+      this.dispatch();
+      return;
+    }
+    this.done = true;
+    sendError(this.res, toProxyError(err, this.dest));
+  }
+
+  private readonly onDrain = (): void => {
+    this.resumeUpstream?.();
+  };
+
+  private readonly onClientClose = (): void => {
+    if (this.done) return;
+    this.done = true;
+    this.abortUpstream?.();
+  };
+
+  /** Retry only what cannot be sent twice by mistake, and only a body not yet read. */
+  private retryable(err: { code?: string }): boolean {
+    if (this.attempts > this.dest.route.service.config.retries) return false;
+    if (this.req.readableDidRead || this.req.destroyed) return false;
+    const code = err.code ?? '';
+    if (NOT_SENT.has(code)) return true;
+    const maybeSent = code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE';
+    return maybeSent && IDEMPOTENT.has(this.req.method ?? '');
+  }
+
+  /** Point the next attempt at another healthy target of the same upstream. */
+  private retarget(): boolean {
+    const next = this.dest.upstream.pool.pickOther(this.dest.target);
+    if (next === undefined) return false;
+    this.dest.target = next;
+    return true;
+  }
+}
+
+/** Map an undici failure to the error the client sees. */
+function toProxyError(err: Error & { code?: string }, dest: Destination): SwitchyardError {
+  const code = err.code ?? '';
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return new SwitchyardError('UPSTREAM_TIMEOUT', `upstream ${dest.upstream.name} timed out (${dest.target.address})`);
+  }
+  if (NOT_SENT.has(code)) {
+    return new SwitchyardError('UPSTREAM_CONNECT', `cannot connect to upstream ${dest.upstream.name} (${dest.target.address}: ${code})`);
+  }
+  return new SwitchyardError('UPSTREAM_RESET', `upstream ${dest.upstream.name} failed (${dest.target.address}: ${code || err.message})`);
+}

@@ -1,0 +1,100 @@
+/**
+ * Request and response header rewriting for the proxy: hop-by-hop headers removed
+ * (RFC 9110 section 7.6.1), X-Forwarded-* set as Kong sets them. Header names are only
+ * lower-cased when their length says they could be one we care about, so the common
+ * case walks the raw header list without allocating.
+ */
+
+const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
+]);
+/** Request headers switchyard sets itself (or undici refuses, like expect). */
+const REQUEST_OWN = new Set([
+  ...HOP_BY_HOP, 'host', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host',
+  'x-forwarded-port', 'x-real-ip',
+]);
+const lengthsOf = (names: Set<string>): Uint8Array => {
+  const lengths = new Uint8Array(64);
+  for (const n of names) lengths[n.length] = 1;
+  return lengths;
+};
+const REQUEST_LENGTHS = lengthsOf(REQUEST_OWN);
+const RESPONSE_LENGTHS = lengthsOf(HOP_BY_HOP);
+
+/** What the forwarder knows about the client side of a request. */
+export interface ClientInfo {
+  readonly remoteAddress: string;
+  readonly proto: 'http' | 'https';
+  readonly port: string;
+}
+
+/**
+ * The upstream request's headers as a flat [name, value, …] list: the client's headers
+ * less hop-by-hop ones (and any the Connection header names), plus X-Forwarded-*.
+ * `host` is passed on only with preserve_host; otherwise undici sends the target's.
+ */
+export function upstreamRequestHeaders(raw: readonly string[], client: ClientInfo, preserveHost: boolean): string[] {
+  const out: string[] = [];
+  let host = '';
+  let forwardedFor = '';
+  let connectionTokens: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    if (name.length < 64 && REQUEST_LENGTHS[name.length] === 1) {
+      const lower = name.toLowerCase();
+      if (REQUEST_OWN.has(lower)) {
+        if (lower === 'host') host = raw[i + 1];
+        else if (lower === 'x-forwarded-for') forwardedFor = forwardedFor ? `${forwardedFor}, ${raw[i + 1]}` : raw[i + 1];
+        else if (lower === 'connection') connectionTokens = raw[i + 1];
+        continue;
+      }
+    }
+    out.push(name, raw[i + 1]);
+  }
+  if (connectionTokens !== undefined) dropNamed(out, connectionTokens);
+  const addr = client.remoteAddress;
+  out.push(
+    'x-forwarded-for', forwardedFor ? `${forwardedFor}, ${addr}` : addr,
+    'x-forwarded-proto', client.proto,
+    'x-forwarded-host', hostOnly(host),
+    'x-forwarded-port', client.port,
+    'x-real-ip', addr,
+  );
+  if (preserveHost && host !== '') out.push('host', host);
+  return out;
+}
+
+/** The upstream response's headers for the client: strings, less hop-by-hop ones. */
+export function clientResponseHeaders(raw: readonly Buffer[]): string[] {
+  const out: string[] = [];
+  let connectionTokens: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toString('latin1');
+    if (name.length < 64 && RESPONSE_LENGTHS[name.length] === 1) {
+      const lower = name.toLowerCase();
+      if (HOP_BY_HOP.has(lower)) {
+        if (lower === 'connection') connectionTokens = raw[i + 1].toString('latin1');
+        continue;
+      }
+    }
+    out.push(name, raw[i + 1].toString('latin1'));
+  }
+  if (connectionTokens !== undefined) dropNamed(out, connectionTokens);
+  return out;
+}
+
+/** Remove from a flat header list every header named in a Connection header's value. */
+function dropNamed(list: string[], connection: string): void {
+  const named = connection.toLowerCase().split(',').map((s) => s.trim()).filter((s) => s !== 'close' && s !== 'keep-alive' && s !== '');
+  if (named.length === 0) return;
+  for (let i = list.length - 2; i >= 0; i -= 2) {
+    if (named.includes(list[i].toLowerCase())) list.splice(i, 2);
+  }
+}
+
+/** A Host header's host part, without port (kept as the client sent it). */
+function hostOnly(host: string): string {
+  if (host.charCodeAt(0) === 91 /* [ */) return host.slice(0, host.indexOf(']') + 1);
+  const colon = host.indexOf(':');
+  return colon < 0 ? host : host.slice(0, colon);
+}

@@ -1,0 +1,130 @@
+import http from 'node:http';
+import https from 'node:https';
+import { readFile } from 'node:fs/promises';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { SwitchyardError } from '../errors.js';
+import { listen } from '../net.js';
+import type { RouteRuntime, Snapshot, UpstreamRuntime } from '../snapshot.js';
+import { Exchange, type Destination } from './forward.js';
+import { upstreamRequestHeaders, type ClientInfo } from './headers.js';
+import { hostOf, type RouteMatch, type RouteRequest } from './router.js';
+import { sendError } from './respond.js';
+import { WebSocketRelay } from './websocket.js';
+
+/** Where the proxy reads the running snapshot from: one reference, swapped whole. */
+export interface SnapshotSource {
+  readonly current: Snapshot;
+}
+
+/** The proxy listener: route, choose upstream and target, forward. */
+export class ProxyServer {
+  readonly server: http.Server;
+  private readonly proto: 'http' | 'https';
+  private readonly ws = new WebSocketRelay();
+
+  constructor(private readonly source: SnapshotSource, tls?: { cert: Buffer; key: Buffer }) {
+    this.proto = tls ? 'https' : 'http';
+    this.server = tls ? https.createServer({ cert: tls.cert, key: tls.key }) : http.createServer();
+    this.server.keepAliveTimeout = 65_000;
+    this.server.on('request', (req, res) => this.handle(req, res));
+    this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
+    this.server.on('clientError', (_err, socket: Duplex) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+      else socket.destroy();
+    });
+  }
+
+  /** Handle one request: every lookup here is against the snapshot current at its start. */
+  handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const dest = this.resolve(req, res);
+    if (dest === undefined) return;
+    const route = dest.route;
+    const headers = upstreamRequestHeaders(req.rawHeaders, this.clientInfo(req), route.preserveHost);
+    const path = upstreamPath(req.url ?? '/', route.stripPath ? dest.prefix : '', route.service.basePath);
+    new Exchange(req, res, dest, path, headers).start();
+  }
+
+  /** Route the request and pick its upstream and target; answers the error itself if it cannot. */
+  private resolve(req: http.IncomingMessage, res: http.ServerResponse | null): Destination | undefined {
+    const snap = this.source.current;
+    const host = snap.router.usesHost ? hostOf(req.headers.host) : '';
+    const match = snap.router.match(req as RouteRequest, host);
+    if (match === undefined) {
+      if (res) sendError(res, new SwitchyardError('NO_ROUTE', 'no Route matched with those values'));
+      return undefined;
+    }
+    const service = match.target.service;
+    const chosen = service.split.choose(req);
+    const dest = chosen && pickTarget(chosen, service.upstreams, service.config.failover, match);
+    if (dest === undefined && res) {
+      const name = chosen?.name ?? service.upstreams[0]?.name ?? service.name;
+      sendError(res, new SwitchyardError('NO_HEALTHY_TARGET', `no healthy targets in upstream ${name}`));
+    }
+    return dest;
+  }
+
+  private clientInfo(req: http.IncomingMessage): ClientInfo {
+    const socket = req.socket;
+    return { remoteAddress: socket.remoteAddress ?? '', proto: this.proto, port: String(socket.localPort ?? '') };
+  }
+
+  private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    const dest = this.resolve(req, null);
+    if (dest === undefined) {
+      socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
+    const route = dest.route;
+    req.url = upstreamPath(req.url ?? '/', route.stripPath ? dest.prefix : '', route.service.basePath);
+    this.ws.relay(req, socket as Socket, head, dest.target.origin, route.preserveHost);
+  }
+
+  /** Listen on "host:port" (port 0 = ephemeral); resolves with the bound "host:port". */
+  listen(address: string): Promise<string> {
+    return listen(this.server, address);
+  }
+
+  /** Stop accepting, let in-flight requests finish, then drop idle keep-alive connections. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeIdleConnections();
+      this.ws.close();
+    });
+  }
+}
+
+/** The chosen upstream's next target, else (with failover) another upstream's of the service. */
+function pickTarget(
+  chosen: UpstreamRuntime,
+  all: readonly UpstreamRuntime[],
+  failover: boolean,
+  match: RouteMatch<RouteRuntime>,
+): Destination | undefined {
+  let upstream = chosen;
+  let target = chosen.pool.pick();
+  for (let i = 0; target === undefined && failover && i < all.length; i++) {
+    if (all[i] === chosen) continue;
+    upstream = all[i];
+    target = upstream.pool.pick();
+  }
+  return target && { route: match.target, prefix: match.prefix, upstream, target };
+}
+
+/** The path sent upstream: the service's path, then the request path less a stripped prefix. */
+export function upstreamPath(url: string, strip: string, base: string): string {
+  const rest = strip === '' ? url : url.slice(strip.length);
+  if (base === '') return rest === '' || rest.charCodeAt(0) === 63 /* ? */ ? `/${rest}` : rest;
+  if (rest === '' || rest.charCodeAt(0) === 63) return base + rest;
+  const baseSlash = base.endsWith('/');
+  const restSlash = rest.charCodeAt(0) === 47; /* / */
+  if (baseSlash && restSlash) return base + rest.slice(1);
+  if (!baseSlash && !restSlash) return `${base}/${rest}`;
+  return base + rest;
+}
+
+/** Read the proxy's TLS files. */
+export async function loadTls(tls: { cert: string; key: string }): Promise<{ cert: Buffer; key: Buffer }> {
+  return { cert: await readFile(tls.cert), key: await readFile(tls.key) };
+}

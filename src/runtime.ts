@@ -1,0 +1,48 @@
+import type { Config } from './config/schema.js';
+import type { SnapshotSource } from './proxy/server.js';
+import { buildSnapshot, type Snapshot } from './snapshot.js';
+import { TargetRegistry } from './targets.js';
+
+/** Told about every applied change, after the swap. */
+export type ApplyListener = (next: Snapshot, previous: Snapshot) => void;
+
+/**
+ * The running config: the current snapshot and the one way to change it. Every change
+ * (a reload, a switch, a rollout step) builds the next snapshot, swaps one reference,
+ * then releases what only the old one held. A build that throws leaves the old serving.
+ */
+export class Runtime implements SnapshotSource {
+  readonly targets = new TargetRegistry();
+  private snapshot: Snapshot;
+  private readonly listeners: ApplyListener[] = [];
+
+  constructor(config: Config) {
+    this.snapshot = buildSnapshot(config, this.targets, 1);
+  }
+
+  /** The snapshot requests starting now are served by. */
+  get current(): Snapshot {
+    return this.snapshot;
+  }
+
+  /** Apply a validated config; returns the new snapshot. */
+  apply(config: Config): Snapshot {
+    const previous = this.snapshot;
+    const next = buildSnapshot(config, this.targets, previous.generation + 1);
+    this.snapshot = next;
+    // Removed targets drain: undici's close() waits for their in-flight requests.
+    void this.targets.retain(next.targets);
+    for (const l of this.listeners) l(next, previous);
+    return next;
+  }
+
+  /** Call `fn` after every applied change. */
+  onApply(fn: ApplyListener): void {
+    this.listeners.push(fn);
+  }
+
+  /** Close every upstream connection. */
+  close(): Promise<void> {
+    return this.targets.close();
+  }
+}

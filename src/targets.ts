@@ -1,0 +1,74 @@
+import { Pool as UndiciPool } from 'undici';
+import type { PoolMember } from './balancer/pool.js';
+
+/** Connection settings that shape a target's keep-alive pool. */
+export interface TargetOptions {
+  readonly protocol: 'http' | 'https';
+  readonly connectTimeout: number;
+}
+
+/**
+ * Runtime state of one target address: its keep-alive connection pool and its health.
+ * It lives outside the config snapshot, so a reload or a switch keeps connections and
+ * health (Kong issues #4864 and #5581 are what happens otherwise).
+ */
+export class Target implements PoolMember {
+  readonly key: string;
+  readonly address: string;
+  readonly origin: string;
+  readonly dispatcher: UndiciPool;
+  healthy = true;
+
+  constructor(key: string, address: string, opts: TargetOptions) {
+    this.key = key;
+    this.address = address;
+    this.origin = `${opts.protocol}://${address}`;
+    this.dispatcher = new UndiciPool(this.origin, {
+      connections: 256,
+      pipelining: 1,
+      keepAliveTimeout: 4_000,
+      connect: { timeout: opts.connectTimeout },
+    });
+  }
+}
+
+/** All targets in use, keyed by address and connection settings; snapshots borrow from it. */
+export class TargetRegistry {
+  private readonly targets = new Map<string, Target>();
+
+  /** The target for an address, created on first use. */
+  get(address: string, opts: TargetOptions): Target {
+    const key = `${opts.protocol}://${address}#${opts.connectTimeout}`;
+    let t = this.targets.get(key);
+    if (!t) {
+      t = new Target(key, address, opts);
+      this.targets.set(key, t);
+    }
+    return t;
+  }
+
+  /**
+   * Close the pools of targets no longer in `inUse`. undici's close() lets in-flight
+   * requests finish first, so a removed target drains rather than failing requests.
+   */
+  async retain(inUse: ReadonlySet<Target>): Promise<void> {
+    const closing: Promise<void>[] = [];
+    for (const [key, t] of this.targets) {
+      if (inUse.has(t)) continue;
+      this.targets.delete(key);
+      closing.push(t.dispatcher.close().catch(() => undefined));
+    }
+    await Promise.all(closing);
+  }
+
+  /** Every known target. */
+  all(): IterableIterator<Target> {
+    return this.targets.values();
+  }
+
+  /** Close every pool, aborting what is still in flight. */
+  async close(): Promise<void> {
+    await Promise.all([...this.targets.values()].map((t) => t.dispatcher.destroy().catch(() => undefined)));
+    this.targets.clear();
+  }
+}
