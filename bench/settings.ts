@@ -1,5 +1,7 @@
 import os from 'node:os';
+import path from 'node:path';
 import { canPin } from './processes.js';
+import { cliPath } from './switchyard.js';
 import type { RunMeta } from './report.js';
 
 /** Bench settings, from the environment (all optional). */
@@ -45,6 +47,7 @@ export function describeRun(s: BenchSettings): RunMeta {
   return {
     date: new Date().toISOString(),
     node: process.version,
+    switchyard: path.relative(process.cwd(), cliPath()),
     cpus: `${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown'}`,
     pinning: canPin() ? 'taskset: forwarder on CPU 0, load + upstreams on CPU 1' : 'none (taskset unavailable)',
     'overhead run': `${s.connections} connections, pipelining 1, ${s.warmupSeconds} s warm-up + ${s.seconds} s, ${s.rounds} round(s)`,

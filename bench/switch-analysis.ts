@@ -36,8 +36,6 @@ export interface AnalysisOptions {
   initialHost: string;
   /** Half-width of the window around each switch. */
   windowMs: number;
-  /** Requests sent this early are left out of "before" (connections still opening). */
-  settleMs: number;
 }
 
 const COLOUR_NAMES: Record<string, number> = { blue: COLOUR.blue, green: COLOUR.green };
@@ -100,7 +98,7 @@ export function analyseRun(run: SwitchRun, options: AnalysisOptions): SwitchSumm
     lastDone = Math.max(lastDone, log.doneMs[i]);
   }
   const firstCall = calls[0]?.startMs ?? lastDone;
-  const before = latenciesSentIn(log, options.settleMs, firstCall - options.windowMs);
+  const before = latenciesSentIn(log, 0, firstCall - options.windowMs);
   const switches = calls.map((_, i) => {
     const from = i === 0 ? options.initialHost : calls[i - 1].to;
     return analyseSwitch(run, i, from, calls[i + 1]?.startMs ?? Infinity, options.windowMs);

@@ -72,12 +72,12 @@ async function loop(pool: Pool, log: ColourLog, control: LoopControl): Promise<v
   }
 }
 
-/** Drive `url` with `loops` concurrent request loops on one keep-alive pool until they stop. */
-export async function runColourLoops(url: string, loops: number, log: ColourLog, control: LoopControl): Promise<void> {
-  const pool = new Pool(url, { connections: loops, pipelining: 1, headersTimeout: 10_000, bodyTimeout: 10_000 });
-  try {
-    await Promise.all(Array.from({ length: loops }, () => loop(pool, log, control)));
-  } finally {
-    await pool.close();
-  }
+/** A keep-alive pool with one connection per loop, so no request waits for a connection. */
+export function clientPool(url: string, loops: number): Pool {
+  return new Pool(url, { connections: loops, pipelining: 1, headersTimeout: 10_000, bodyTimeout: 10_000 });
+}
+
+/** Drive the pool with `loops` concurrent request loops until they stop by themselves. */
+export async function runColourLoops(pool: Pool, loops: number, log: ColourLog, control: LoopControl): Promise<void> {
+  await Promise.all(Array.from({ length: loops }, () => loop(pool, log, control)));
 }

@@ -16,6 +16,7 @@ import { startUpstreams } from './upstreams.js';
 const LOOPS = 32;
 const MAX_REQUESTS = 500_000;
 const WINDOW_MS = 500;
+const WARMUP_MS = 1000;
 const HOSTS = ['green', 'blue'];
 const GOAL_LATE = (from: string, to: string): string => `${from} → ${to}: no ${from} answer to a request sent after the call returned`;
 const GOAL_CLEAN = 'switch run: no errors, no non-2xx';
@@ -30,7 +31,7 @@ async function runSwitches(s: BenchSettings): Promise<SwitchRun> {
       await expectUpstream(sy.proxyUrl, 'blue');
       const phaseMs = s.switchPhaseSeconds * 1000;
       const task: SwitchTask = {
-        proxyUrl: sy.proxyUrl, adminUrl: sy.adminUrl, service: SERVICE, loops: LOOPS, maxRequests: MAX_REQUESTS,
+        proxyUrl: sy.proxyUrl, adminUrl: sy.adminUrl, service: SERVICE, loops: LOOPS, maxRequests: MAX_REQUESTS, warmupMs: WARMUP_MS,
         beforeMs: phaseMs, holdMs: phaseMs, afterMs: phaseMs, hosts: HOSTS,
       };
       return await runTask<SwitchRun>('switch-process', task, CPU.load, 4 * phaseMs + 60_000);
@@ -82,7 +83,7 @@ export const switchLatency: Scenario = {
   async run(s): Promise<ScenarioReport> {
     const run = await runSwitches(s);
     assertSwitched(run);
-    const summary = analyseRun(run, { initialHost: 'blue', windowMs: WINDOW_MS, settleMs: 500 });
+    const summary = analyseRun(run, { initialHost: 'blue', windowMs: WINDOW_MS });
     return {
       id: 'switch-latency',
       title: 'Switch latency under load (SPEC 9.2)',

@@ -6,9 +6,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Pool } from 'undici';
 import { AdminClient, type TimedCall } from './admin-client.js';
 import { readTask, runChild, send } from './ipc.js';
-import { createLog, runColourLoops, trimLog, type ColourLog, type LoopControl } from './switch-client.js';
+import { clientPool, createLog, runColourLoops, trimLog, type ColourLog, type LoopControl } from './switch-client.js';
 
 /** What the parent asks for. */
 export interface SwitchTask {
@@ -18,6 +19,8 @@ export interface SwitchTask {
   loops: number;
   /** Upper bound on requests (the log's capacity). */
   maxRequests: number;
+  /** Unlogged load first, so JIT warm-up and connection set-up do not count as "before". */
+  warmupMs: number;
   /** Load before the first switch, between the switches, and after the last one. */
   beforeMs: number;
   holdMs: number;
@@ -63,8 +66,8 @@ async function switchOnSchedule(task: SwitchTask, admin: AdminClient, control: L
   return calls;
 }
 
-runChild(async () => {
-  const task = readTask<SwitchTask>();
+/** The logged run: loops from a fresh origin, switches on schedule. */
+async function logSwitches(task: SwitchTask, pool: Pool): Promise<SwitchRun> {
   const origin = performance.now();
   const admin = new AdminClient(task.adminUrl, origin);
   await admin.warm();
@@ -72,10 +75,19 @@ runChild(async () => {
   // The schedule moves the deadline; this bound only matters if an admin call hangs.
   const control: LoopControl = { origin, deadlineMs: totalMs + 15_000 };
   const log = createLog(task.maxRequests);
-  const loops = runColourLoops(task.proxyUrl, task.loops, log, control);
+  const loops = runColourLoops(pool, task.loops, log, control);
   const calls = await switchOnSchedule(task, admin, control).finally(() => loops);
   await loops;
   await admin.close();
-  const result: SwitchRun = { log: trimLog(log), calls };
+  return { log: trimLog(log), calls };
+}
+
+runChild(async () => {
+  const task = readTask<SwitchTask>();
+  const pool = clientPool(task.proxyUrl, task.loops);
+  const warmup: LoopControl = { origin: performance.now(), deadlineMs: task.warmupMs };
+  await runColourLoops(pool, task.loops, createLog(task.maxRequests), warmup);
+  const result = await logSwitches(task, pool);
+  await pool.close();
   send({ type: 'result', result });
 });

@@ -20,7 +20,7 @@ export interface RunningSwitchyard {
 /** Upstream name → its target addresses ("127.0.0.1:PORT"). */
 export type UpstreamTargets = Record<string, string[]>;
 
-const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+const BUILT_CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const READY_TRIES = 100;
 const READY_INTERVAL_MS = 100;
 
@@ -46,10 +46,15 @@ export function configYaml(proxyPort: number, adminPort: number, host: string, u
   return lines.join('\n') + '\n';
 }
 
+/** The CLI to run: BENCH_SWITCHYARD_CLI (e.g. another build), else this tree's dist/src/cli.js. */
+export function cliPath(): string {
+  return process.env.BENCH_SWITCHYARD_CLI || BUILT_CLI;
+}
+
 /** Fail clearly when the CLI has not been built (or written) yet. */
-export function assertCliBuilt(): void {
-  if (!fs.existsSync(CLI)) {
-    throw new Error(`switchyard CLI not found at ${path.relative(process.cwd(), CLI)}: build src/cli.ts first (npm run build)`);
+function assertCliBuilt(cli: string): void {
+  if (!fs.existsSync(cli)) {
+    throw new Error(`switchyard CLI not found at ${path.relative(process.cwd(), cli)}: build src/cli.ts first (npm run build)`);
   }
 }
 
@@ -74,7 +79,8 @@ async function waitReady(adminUrl: string, exited: () => boolean, logFile: strin
 
 /** Start `switchyard start -c <temp config>` pinned to the forwarder CPU; resolve when ready. */
 export async function startSwitchyard(host: string, upstreams: UpstreamTargets): Promise<RunningSwitchyard> {
-  assertCliBuilt();
+  const cli = cliPath();
+  assertCliBuilt(cli);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-bench-'));
   const [proxyPort, adminPort] = [await reservePort(), await reservePort()];
   const configFile = path.join(dir, 'switchyard.yaml');
@@ -82,7 +88,7 @@ export async function startSwitchyard(host: string, upstreams: UpstreamTargets):
   // Its JSON log goes to a file: a pipe nobody reads would stall it, and the tail explains failures.
   const logFile = path.join(dir, 'switchyard.log');
   const logFd = fs.openSync(logFile, 'w');
-  const child = spawnNode(CLI, ['start', '-c', configFile], { cpu: CPU.forwarder, ipc: false, output: logFd });
+  const child = spawnNode(cli, ['start', '-c', configFile], { cpu: CPU.forwarder, ipc: false, output: logFd });
   fs.closeSync(logFd);
   const stop = async (): Promise<void> => {
     await stopChild(child);
