@@ -3,7 +3,7 @@ import type { Dispatcher } from 'undici';
 import { SwitchyardError } from '../errors.js';
 import type { RouteRuntime, UpstreamRuntime } from '../snapshot.js';
 import type { Target } from '../targets.js';
-import { clientResponseHeaders } from './headers.js';
+import { clientResponseHeaders, hasRequestBody } from './headers.js';
 import { sendError } from './respond.js';
 
 /** Errors raised before the request could have reached the upstream: always safe to retry. */
@@ -30,6 +30,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private resumeUpstream: (() => void) | null = null;
   private attempts = 0;
   private done = false;
+  private readonly hasBody: boolean;
 
   constructor(
     private readonly req: IncomingMessage,
@@ -37,7 +38,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
     private readonly dest: Destination,
     private readonly path: string,
     private readonly headers: string[],
-  ) {}
+  ) {
+    // Reading req.headers would build a header object per request; the raw list is enough.
+    this.hasBody = hasRequestBody(req.rawHeaders);
+  }
 
   /** Send the first attempt and tie the upstream request's life to the client's. */
   start(): void {
@@ -48,14 +52,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private dispatch(): void {
     this.attempts++;
     const { req, dest } = this;
-    const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
     dest.target.dispatcher.dispatch(
       {
         origin: dest.target.origin,
         path: this.path,
         method: req.method as Dispatcher.HttpMethod,
         headers: this.headers,
-        body: hasBody && req.method !== 'GET' && req.method !== 'HEAD' ? req : null,
+        body: this.hasBody ? req : null,
         headersTimeout: dest.route.service.readTimeout,
         bodyTimeout: dest.route.service.readTimeout,
       },
@@ -115,7 +118,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   /** Retry only what cannot be sent twice by mistake, and only a body not yet read. */
   private retryable(err: { code?: string }): boolean {
     if (this.attempts > this.dest.route.service.config.retries) return false;
-    if (this.req.readableDidRead || this.req.destroyed) return false;
+    if (this.hasBody && (this.req.readableDidRead || this.req.destroyed)) return false;
     const code = err.code ?? '';
     if (NOT_SENT.has(code)) return true;
     const maybeSent = code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE';

@@ -98,3 +98,15 @@ function hostOnly(host: string): string {
   const colon = host.indexOf(':');
   return colon < 0 ? host : host.slice(0, colon);
 }
+
+/** True when raw request headers announce a body (Content-Length or Transfer-Encoding). */
+export function hasRequestBody(raw: readonly string[]): boolean {
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i].length;
+    if (n !== 14 && n !== 17) continue;
+    const lower = raw[i].toLowerCase();
+    if (lower === 'transfer-encoding') return true;
+    if (lower === 'content-length') return raw[i + 1] !== '0';
+  }
+  return false;
+}

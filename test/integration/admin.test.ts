@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import { closeDemoUpstreams, startDemoUpstream, type DemoUpstream } from '../../src/demo/upstreams.js';
+import { blueGreenYaml, startSwitchyard, type Running } from '../helpers/switchyard.js';
+
+describe('admin API', () => {
+  let ups: DemoUpstream[];
+  let sy: Running;
+
+  beforeAll(async () => {
+    ups = await Promise.all([startDemoUpstream('blue'), startDemoUpstream('green')]);
+    sy = await startSwitchyard(blueGreenYaml({ blue: [ups[0].address], green: [ups[1].address] }));
+  });
+  afterAll(async () => {
+    await sy.close();
+    await closeDemoUpstreams(ups);
+  });
+
+  const admin = async (method: string, path: string, body?: string, contentType = 'application/json') => {
+    const res = await request(`${sy.admin}${path}`, {
+      method: method as 'GET',
+      body,
+      headers: body === undefined ? {} : { 'content-type': contentType },
+    });
+    const text = await res.body.text();
+    return { status: res.statusCode, json: text ? JSON.parse(text) : undefined };
+  };
+  const colour = async () => (await request(`${sy.proxy}/`).then((r) => r.body.json()) as { upstream: string }).upstream;
+
+  it('GET /status answers pass with the generation and config hash', async () => {
+    const { status, json } = await admin('GET', '/status');
+    expect(status).toBe(200);
+    expect(json).toMatchObject({ status: 'pass', details: { upstreams: { blue: { healthy: 1, total: 1 } } } });
+    expect(json.details.config_hash).toMatch(/^[0-9a-f]{16}$/);
+    expect(json.details.generation).toBeGreaterThanOrEqual(1);
+  });
+
+  it('lists services and upstreams in Kong\'s envelope', async () => {
+    const services = await admin('GET', '/services');
+    expect(services.json.data.map((s: { name: string }) => s.name)).toEqual(['svc']);
+    expect((await admin('GET', '/services/svc')).json).toMatchObject({ name: 'svc', host: 'blue', traffic: { blue: 100 } });
+    const upstreams = await admin('GET', '/upstreams');
+    expect(upstreams.json.data.map((u: { name: string }) => u.name)).toEqual(['blue', 'green']);
+    const green = await admin('GET', '/upstreams/green');
+    expect(green.json.targets).toEqual([{ target: ups[1].address, weight: 100, health: 'HEALTHY' }]);
+  });
+
+  it('switches with a form-encoded PATCH, as curl -d sends it, and bumps the generation', async () => {
+    const before = (await admin('GET', '/status')).json.details.generation;
+    expect(await colour()).toBe('blue');
+    const res = await admin('PATCH', '/services/svc', 'host=green', 'application/x-www-form-urlencoded');
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ host: 'green', traffic: { green: 100 } });
+    expect(await colour()).toBe('green');
+    expect((await admin('GET', '/status')).json.details.generation).toBe(before + 1);
+    await admin('PATCH', '/services/svc', JSON.stringify({ host: 'blue' }));
+    expect(await colour()).toBe('blue');
+  });
+
+  it.each([
+    ['unknown service', 'PATCH', '/services/nope', '{"host":"green"}', 404, /service "nope" not found/],
+    ['unknown upstream', 'PATCH', '/services/svc', '{"host":"gren"}', 400, /unknown upstream "gren" \(known: blue, green\)/],
+    ['malformed JSON', 'PATCH', '/services/svc', '{"host":', 400, /malformed JSON body/],
+    ['a JSON array', 'PATCH', '/services/svc', '["green"]', 400, /must be a JSON object/],
+    ['an unknown field', 'PATCH', '/services/svc', '{"colour":"green"}', 400, /cannot change "colour"/],
+    ['a bad port', 'PATCH', '/services/svc', '{"port":"eighty"}', 400, /port: expected an integer from 1 to 65535/],
+    ['an empty body', 'PATCH', '/services/svc', '', 400, /nothing to change/],
+    ['an unknown path', 'GET', '/nowhere', undefined, 404, /Not found/],
+    ['a wrong method', 'DELETE', '/services/svc', undefined, 405, /not allowed/],
+    ['an unknown upstream', 'GET', '/upstreams/nope', undefined, 404, /upstream "nope" not found/],
+  ])('refuses %s with a JSON message', async (_what, method, path, body, status, message) => {
+    const res = await admin(method, path, body);
+    expect(res.status).toBe(status);
+    expect(res.json.message).toMatch(message);
+    expect(await colour()).toBe('blue');
+  });
+
+  it('refuses a body over the limit with 413', async () => {
+    const res = await admin('PATCH', '/services/svc', JSON.stringify({ host: 'x'.repeat(2 * 1024 * 1024) }));
+    expect(res.status).toBe(413);
+  });
+});
