@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Pool } from './balancer/pool.js';
 import { Split } from './balancer/split.js';
 import type { Config } from './config/schema.js';
-import { Router } from './proxy/router.js';
+import { Router, type RouteSpec } from './proxy/router.js';
 import type { Target, TargetRegistry } from './targets.js';
 
 type ServiceConfig = Config['services'][number];
@@ -54,74 +54,59 @@ export interface Snapshot {
 /** Compile a validated config into a snapshot, borrowing live targets from the registry. */
 export function buildSnapshot(config: Config, registry: TargetRegistry, generation: number): Snapshot {
   const targets = new Set<Target>();
-  const upstreams = new Map<string, UpstreamRuntime>();
+  const compiled = new Map<string, UpstreamRuntime>();
+  const declared = new Map(config.upstreams.map((u) => [u.name, u]));
+
+  /** An upstream as one service reaches it; services with the same connection settings share it. */
+  const upstreamFor = (name: string, svc?: ServiceConfig): UpstreamRuntime => {
+    const opts = { protocol: svc?.protocol ?? 'http', connectTimeout: svc?.connect_timeout ?? 60_000 } as const;
+    const key = `${name}#${opts.protocol}#${opts.connectTimeout}`;
+    const cached = compiled.get(key);
+    if (cached) return cached;
+    const up = declared.get(name);
+    // A service whose host is not an upstream sends to that host:port alone.
+    const list = up ? up.targets : [{ target: `${name}:${svc?.port ?? 80}`, weight: 1 }];
+    const members = list.map((t) => ({ member: registry.get(t.target, opts), weight: t.weight }));
+    for (const m of members) targets.add(m.member);
+    const rt: UpstreamRuntime = { name: up ? name : `${name}:${svc?.port ?? 80}`, pool: new Pool(members), config: up };
+    compiled.set(key, rt);
+    return rt;
+  };
+
   const services = new Map<string, ServiceRuntime>();
-  const routes = [];
-
+  const routes: RouteSpec<RouteRuntime>[] = [];
   for (const svc of config.services) {
-    const opts = { protocol: svc.protocol, connectTimeout: svc.connect_timeout };
-    const upstreamOf = (name: string): UpstreamRuntime => {
-      const up = config.upstreams.find((u) => u.name === name);
-      if (!up) return plainHost(name, svc.port);
-      const key = `${name}#${svc.protocol}#${svc.connect_timeout}`;
-      let rt = upstreams.get(key);
-      if (!rt) upstreams.set(key, (rt = declaredUpstream(up)));
-      return rt;
-    };
-    const declaredUpstream = (up: UpstreamConfig): UpstreamRuntime => {
-      const members = up.targets.map((t) => ({ member: registry.get(t.target, opts), weight: t.weight }));
-      for (const m of members) targets.add(m.member);
-      return { name: up.name, pool: new Pool(members), config: up };
-    };
-    const plainHost = (host: string, port: number): UpstreamRuntime => {
-      const member = registry.get(`${host}:${port}`, opts);
-      targets.add(member);
-      return { name: `${host}:${port}`, pool: new Pool([{ member, weight: 1 }]) };
-    };
-
-    const weights = svc.split
-      ? Object.entries(svc.split).map(([name, weight]) => ({ upstream: upstreamOf(name), weight }))
-      : [{ upstream: upstreamOf(svc.host), weight: 1 }];
-    const overrides = (svc.overrides ?? []).map((o) => ({ ...o, upstream: upstreamOf(o.upstream) }));
-    const service: ServiceRuntime = {
-      name: svc.name,
-      config: svc,
-      split: new Split(weights, overrides),
-      upstreams: [...new Set([...weights.map((w) => w.upstream), ...overrides.map((o) => o.upstream)])],
-      basePath: svc.path ?? '',
-      readTimeout: svc.read_timeout,
-    };
+    const service = compileService(svc, upstreamFor);
     services.set(svc.name, service);
     for (const r of svc.routes) {
-      const target: RouteRuntime = {
-        name: r.name ?? svc.name,
-        service,
-        stripPath: r.strip_path,
-        preserveHost: r.preserve_host,
-      };
+      const target = { name: r.name ?? svc.name, service, stripPath: r.strip_path, preserveHost: r.preserve_host };
       routes.push({ hosts: r.hosts, paths: r.paths, methods: r.methods, headers: r.headers, target });
     }
   }
-  // Declared upstreams no service uses are still listed by the admin API.
-  const byName = new Map<string, UpstreamRuntime>();
-  for (const rt of upstreams.values()) if (!byName.has(rt.name)) byName.set(rt.name, rt);
-  for (const up of config.upstreams) {
-    if (byName.has(up.name)) continue;
-    const opts = { protocol: 'http' as const, connectTimeout: 60_000 };
-    const members = up.targets.map((t) => ({ member: registry.get(t.target, opts), weight: t.weight }));
-    for (const m of members) targets.add(m.member);
-    byName.set(up.name, { name: up.name, pool: new Pool(members), config: up });
-  }
+  // Every declared upstream is listed, in config order, whether or not a service uses it.
+  const upstreams = new Map(config.upstreams.map((u) => [u.name, findCompiled(compiled, u.name) ?? upstreamFor(u.name)]));
 
+  return { generation, hash: configHash(config), config, router: new Router(routes), services, upstreams, targets };
+}
+
+function compileService(svc: ServiceConfig, upstreamFor: (name: string, svc: ServiceConfig) => UpstreamRuntime): ServiceRuntime {
+  const weights = svc.split
+    ? Object.entries(svc.split).map(([name, weight]) => ({ upstream: upstreamFor(name, svc), weight }))
+    : [{ upstream: upstreamFor(svc.host, svc), weight: 1 }];
+  const overrides = (svc.overrides ?? []).map((o) => ({ ...o, upstream: upstreamFor(o.upstream, svc) }));
   return {
-    generation,
-    hash: configHash(config),
-    config,
-    router: new Router(routes),
-    services,
-    upstreams: byName,
-    targets,
+    name: svc.name,
+    config: svc,
+    split: new Split(weights, overrides),
+    upstreams: [...new Set([...weights.map((w) => w.upstream), ...overrides.map((o) => o.upstream)])],
+    basePath: svc.path ?? '',
+    readTimeout: svc.read_timeout,
   };
+}
+
+function findCompiled(compiled: Map<string, UpstreamRuntime>, name: string): UpstreamRuntime | undefined {
+  for (const rt of compiled.values()) if (rt.config?.name === name) return rt;
+  return undefined;
 }
 
 /** A short, stable hash of a config, so operators can check every instance runs the same one. */
