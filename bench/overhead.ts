@@ -50,7 +50,9 @@ async function measureAll(upstream: string, s: BenchSettings): Promise<{ runs: M
   const runs = new Map<string, LoadResult[]>();
   const errors = new Map<string, string>();
   for (let round = 1; round <= s.rounds; round++) {
-    for (const f of FORWARDERS.filter((f) => !errors.has(f.id))) {
+    // Alternate the order so that slow drift in the machine's load does not favour one side.
+    const order = round % 2 === 1 ? FORWARDERS : [...FORWARDERS].reverse();
+    for (const f of order.filter((f) => !errors.has(f.id))) {
       process.stdout.write(`  overhead round ${round}/${s.rounds}: ${f.label} … `);
       try {
         const result = await measure(f, upstream, s);
@@ -70,9 +72,10 @@ function resultsTable(measured: Map<string, Measured>): string[] {
   const rows = FORWARDERS.filter((f) => measured.has(f.id)).map((f) => {
     const m = measured.get(f.id)!;
     const sum = (k: 'errors' | 'timeouts' | 'non2xx'): string => num(m.runs.reduce((a, r) => a + r[k], 0));
-    return [f.label, num(m.reqPerSec), ms(m.p50Ms), ms(m.p99Ms), sum('errors'), sum('timeouts'), sum('non2xx')];
+    const rounds = m.runs.map((r) => num(r.reqPerSec)).join(' / ');
+    return [f.label, num(m.reqPerSec), ms(m.p50Ms), ms(m.p99Ms), sum('errors'), sum('timeouts'), sum('non2xx'), rounds];
   });
-  return table(['forwarder', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'timeouts', 'non-2xx'], rows);
+  return table(['forwarder', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'timeouts', 'non-2xx', 'req/s by round'], rows);
 }
 
 /** switchyard's ratios to each other run, and the two goals against bare undici. */
@@ -113,7 +116,7 @@ export const overhead: Scenario = {
     const report: ScenarioReport = {
       id: 'overhead',
       title: this.title,
-      lines: [...resultsTable(measured), ...lines, '', 'Latency percentiles at µs resolution (per-response histogram); req/s is autocannon\'s per-second average.'],
+      lines: [...resultsTable(measured), ...lines, '', 'Figures are medians over rounds. Latency percentiles at µs resolution (per-response histogram); req/s is autocannon\'s per-second average.'],
       goals,
       data: { forwarders: Object.fromEntries(measured), ratios: data, errors: Object.fromEntries(errors) },
       error: failed.length > 0 ? failed.join('; ') : undefined,

@@ -21,6 +21,7 @@ export interface SpawnOptions {
 }
 
 const live = new Set<ChildProcess>();
+const exitTasks = new Set<() => void>();
 let pinnable: boolean | undefined;
 
 /** Whether processes can be pinned here: `taskset` works and there are at least 2 CPUs. */
@@ -98,10 +99,18 @@ export async function runTask<T>(name: string, task: unknown, cpu: number, timeo
   }
 }
 
-/** Kill every child still alive, synchronously, for exit paths that cannot wait. */
+/** Run `task` (synchronous, e.g. removing a temp dir) on exit unless the returned undo is called first. */
+export function atExit(task: () => void): () => void {
+  exitTasks.add(task);
+  return () => exitTasks.delete(task);
+}
+
+/** Kill every child still alive and run the exit tasks, synchronously, for exit paths that cannot wait. */
 export function killAll(): void {
   for (const child of live) child.kill('SIGKILL');
   live.clear();
+  for (const task of exitTasks) task();
+  exitTasks.clear();
 }
 
 /** Make sure no child outlives the bench: on exit, on Ctrl-C/SIGTERM and on a crash. */

@@ -12,7 +12,7 @@ export interface BenchSettings {
   warmupSeconds: number;
   /** BENCH_CONNECTIONS: autocannon connections (default 50). */
   connections: number;
-  /** BENCH_ROUNDS: overhead rounds over all forwarders; medians are reported (default 1). */
+  /** BENCH_ROUNDS: overhead rounds over all forwarders; medians are reported (default 2). */
   rounds: number;
   /** BENCH_SWITCH_PHASE_SECONDS: load before, between and after the switches (default 2). */
   switchPhaseSeconds: number;
@@ -35,7 +35,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     seconds: positive(env, 'BENCH_SECONDS', 8),
     warmupSeconds: positive(env, 'BENCH_WARMUP_SECONDS', 2),
     connections: Math.round(positive(env, 'BENCH_CONNECTIONS', 50)),
-    rounds: Math.round(positive(env, 'BENCH_ROUNDS', 1)),
+    rounds: Math.round(positive(env, 'BENCH_ROUNDS', 2)),
     switchPhaseSeconds: positive(env, 'BENCH_SWITCH_PHASE_SECONDS', 2),
     scenarios: env.BENCH_SCENARIOS ? env.BENCH_SCENARIOS.split(',').map((s) => s.trim()) : null,
   };
@@ -51,6 +51,6 @@ export function describeRun(s: BenchSettings): RunMeta {
     cpus: `${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown'}`,
     pinning: canPin() ? 'taskset: forwarder on CPU 0, load + upstreams on CPU 1' : 'none (taskset unavailable)',
     'overhead run': `${s.connections} connections, pipelining 1, ${s.warmupSeconds} s warm-up + ${s.seconds} s, ${s.rounds} round(s)`,
-    'switch run': `32 request loops, switch after ${s.switchPhaseSeconds} s, back after ${s.switchPhaseSeconds} s more`,
+    'switch run': `32 request loops, 1 s warm-up, switch after ${s.switchPhaseSeconds} s, back after ${s.switchPhaseSeconds} s more`,
   };
 }

@@ -10,7 +10,9 @@ export interface SwitchFigures {
   adminMs: number;
   /** Answers from the old colour to requests sent after the call returned (goal 0). */
   lateOldAnswers: number;
-  /** Call return to the last such answer; null when there was none. */
+  /** Answers from the new colour to those requests (a switch that never took shows 0 here). */
+  newAnswersAfterReturn: number;
+  /** Call return to the last late old-colour answer; null when there was none. */
   lastLateAfterReturnMs: number | null;
   /** Call start to the last old-colour answer of any request (in-flight ones included). */
   drainAfterStartMs: number | null;
@@ -26,6 +28,8 @@ export interface SwitchSummary {
   errors: number;
   non2xx: number;
   errorMessages: Record<string, number>;
+  /** Answers by the colour in their `x-upstream` header ("none" when missing). */
+  answersByColour: Record<string, number>;
   p50BeforeMs: number;
   p99BeforeMs: number;
   switches: SwitchFigures[];
@@ -39,6 +43,7 @@ export interface AnalysisOptions {
 }
 
 const COLOUR_NAMES: Record<string, number> = { blue: COLOUR.blue, green: COLOUR.green };
+const CODE_NAMES = ['none', 'blue', 'green', 'other'];
 
 /** Nearest-rank percentile of unsorted values; 0 when there are none. */
 export function percentile(values: number[], q: number): number {
@@ -61,10 +66,13 @@ function analyseSwitch(run: SwitchRun, index: number, from: string, untilMs: num
   const { log } = run;
   const call = run.calls[index];
   const old = COLOUR_NAMES[from] ?? COLOUR.other;
+  const fresh = COLOUR_NAMES[call.to] ?? COLOUR.other;
   let late = 0;
+  let freshAfter = 0;
   let lastLate = -Infinity;
   let lastOld = -Infinity;
   for (let i = 0; i < log.count; i++) {
+    if (log.colour[i] === fresh && log.sentMs[i] > call.endMs && log.sentMs[i] < untilMs) freshAfter++;
     if (log.colour[i] !== old || log.doneMs[i] < call.startMs || log.sentMs[i] >= untilMs) continue;
     lastOld = Math.max(lastOld, log.doneMs[i]);
     if (log.sentMs[i] > call.endMs) {
@@ -79,6 +87,7 @@ function analyseSwitch(run: SwitchRun, index: number, from: string, untilMs: num
     adminStatus: call.status,
     adminMs: call.endMs - call.startMs,
     lateOldAnswers: late,
+    newAnswersAfterReturn: freshAfter,
     lastLateAfterReturnMs: late > 0 ? lastLate - call.endMs : null,
     drainAfterStartMs: Number.isFinite(lastOld) ? lastOld - call.startMs : null,
     windowRequests: window.length,
@@ -86,18 +95,28 @@ function analyseSwitch(run: SwitchRun, index: number, from: string, untilMs: num
   };
 }
 
+/** Errors, non-2xx answers, answers per colour, and when the last answer arrived. */
+function countOutcomes(log: ColourLog): { errors: number; non2xx: number; byColour: Record<string, number>; lastDoneMs: number } {
+  const counts = { errors: 0, non2xx: 0, byColour: {} as Record<string, number>, lastDoneMs: 0 };
+  for (let i = 0; i < log.count; i++) {
+    counts.lastDoneMs = Math.max(counts.lastDoneMs, log.doneMs[i]);
+    const status = log.status[i];
+    if (status === 0) {
+      counts.errors++;
+      continue;
+    }
+    if (status < 200 || status >= 300) counts.non2xx++;
+    const colour = CODE_NAMES[log.colour[i]];
+    counts.byColour[colour] = (counts.byColour[colour] ?? 0) + 1;
+  }
+  return counts;
+}
+
 /** Turn a run's raw log into the figures the report shows. */
 export function analyseRun(run: SwitchRun, options: AnalysisOptions): SwitchSummary {
   const { log, calls } = run;
-  let errors = 0;
-  let non2xx = 0;
-  let lastDone = 0;
-  for (let i = 0; i < log.count; i++) {
-    if (log.status[i] === 0) errors++;
-    else if (log.status[i] < 200 || log.status[i] >= 300) non2xx++;
-    lastDone = Math.max(lastDone, log.doneMs[i]);
-  }
-  const firstCall = calls[0]?.startMs ?? lastDone;
+  const counts = countOutcomes(log);
+  const firstCall = calls[0]?.startMs ?? counts.lastDoneMs;
   const before = latenciesSentIn(log, 0, firstCall - options.windowMs);
   const switches = calls.map((_, i) => {
     const from = i === 0 ? options.initialHost : calls[i - 1].to;
@@ -105,10 +124,11 @@ export function analyseRun(run: SwitchRun, options: AnalysisOptions): SwitchSumm
   });
   return {
     requests: log.count,
-    reqPerSec: lastDone > 0 ? (log.count / lastDone) * 1000 : 0,
-    errors,
-    non2xx,
+    reqPerSec: counts.lastDoneMs > 0 ? (log.count / counts.lastDoneMs) * 1000 : 0,
+    errors: counts.errors,
+    non2xx: counts.non2xx,
     errorMessages: log.errors,
+    answersByColour: counts.byColour,
     p50BeforeMs: percentile(before, 0.5),
     p99BeforeMs: percentile(before, 0.99),
     switches,

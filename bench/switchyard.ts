@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { reservePort } from './free-port.js';
 import { probe } from './probe.js';
-import { CPU, spawnNode, stopChild } from './processes.js';
+import { atExit, CPU, spawnNode, stopChild } from './processes.js';
 
 /** The service the bench routes through and switches. */
 export const SERVICE = 'example-service';
@@ -54,7 +54,7 @@ export function cliPath(): string {
 /** Fail clearly when the CLI has not been built (or written) yet. */
 function assertCliBuilt(cli: string): void {
   if (!fs.existsSync(cli)) {
-    throw new Error(`switchyard CLI not found at ${path.relative(process.cwd(), cli)}: build src/cli.ts first (npm run build)`);
+    throw new Error(`switchyard CLI not found at ${cli}: build src/cli.ts first (npm run build)`);
   }
 }
 
@@ -82,6 +82,8 @@ export async function startSwitchyard(host: string, upstreams: UpstreamTargets):
   const cli = cliPath();
   assertCliBuilt(cli);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-bench-'));
+  const removeDir = (): void => fs.rmSync(dir, { recursive: true, force: true });
+  const forget = atExit(removeDir);
   const [proxyPort, adminPort] = [await reservePort(), await reservePort()];
   const configFile = path.join(dir, 'switchyard.yaml');
   fs.writeFileSync(configFile, configYaml(proxyPort, adminPort, host, upstreams));
@@ -92,7 +94,8 @@ export async function startSwitchyard(host: string, upstreams: UpstreamTargets):
   fs.closeSync(logFd);
   const stop = async (): Promise<void> => {
     await stopChild(child);
-    fs.rmSync(dir, { recursive: true, force: true });
+    forget();
+    removeDir();
   };
   const adminUrl = `http://127.0.0.1:${adminPort}`;
   try {
