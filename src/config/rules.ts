@@ -1,0 +1,86 @@
+/**
+ * Rules that span entities, checked once the shape is valid: unique names and targets,
+ * and every upstream a split or override names exists.
+ */
+import type { Config } from './schema.js';
+import { formatPath, type Issue, type Path } from './schema-dsl.js';
+
+interface Named {
+  readonly name: string;
+  readonly path: Path;
+}
+
+/** Every cross-entity problem of a config whose shape is already valid. */
+export function checkRules(config: Config): Issue[] {
+  return [...duplicateNames(config), ...unknownUpstreams(config)];
+}
+
+function duplicateNames(config: Config): Issue[] {
+  const issues: Issue[] = [];
+  const report = (what: string, entries: Named[]) => {
+    for (const d of duplicates(entries)) {
+      issues.push({ path: d.path, at: 'value', severity: 'error', message: `duplicate ${what} "${d.name}" (first at ${d.first})` });
+    }
+  };
+  report('service name', config.services.map((s, i) => ({ name: s.name, path: ['services', i, 'name'] })));
+  // Route names are unique across services, as in Kong.
+  const routes = config.services.flatMap((s, i) =>
+    s.routes.flatMap((r, j) => (r.name === undefined ? [] : [{ name: r.name, path: ['services', i, 'routes', j, 'name'] }])),
+  );
+  report('route name', routes);
+  report('upstream name', config.upstreams.map((u, i) => ({ name: u.name, path: ['upstreams', i, 'name'] })));
+  config.upstreams.forEach((u, i) => {
+    // Health state is keyed by address, so one address twice in an upstream is ambiguous.
+    report('target', u.targets.map((t, j) => ({ name: t.target, path: ['upstreams', i, 'targets', j, 'target'] })));
+  });
+  return issues;
+}
+
+function unknownUpstreams(config: Config): Issue[] {
+  const issues: Issue[] = [];
+  const declared = new Set(config.upstreams.map((u) => u.name));
+  const error = (path: Path, name: string, at: Issue['at']) => {
+    const known = declared.size > 0 ? [...declared].join(', ') : 'none';
+    issues.push({ path, at, severity: 'error', message: `unknown upstream "${name}" (declared upstreams: ${known})` });
+  };
+  config.services.forEach((s, i) => {
+    for (const name of Object.keys(s.split ?? {})) {
+      if (!declared.has(name)) error(['services', i, 'split', name], name, 'key');
+    }
+    s.overrides?.forEach((o, j) => {
+      if (!declared.has(o.upstream)) error(['services', i, 'overrides', j, 'upstream'], o.upstream, 'value');
+    });
+    // A plain host is allowed, but one a typo away from an upstream is probably a typo.
+    const near = s.split || declared.has(s.host) ? undefined : [...declared].find((u) => distance(u, s.host) <= 2);
+    if (near !== undefined) {
+      const message = `"${s.host}" is not an upstream, so it is used as a hostname; did you mean "${near}"?`;
+      issues.push({ path: ['services', i, 'host'], at: 'value', severity: 'warning', message });
+    }
+  });
+  return issues;
+}
+
+/** Every entry whose name an earlier entry already has, with where that one is. */
+function duplicates(entries: readonly Named[]): (Named & { first: string })[] {
+  const seen = new Map<string, Path>();
+  const out: (Named & { first: string })[] = [];
+  for (const entry of entries) {
+    const first = seen.get(entry.name);
+    if (first) out.push({ ...entry, first: formatPath(first.slice(0, -1)) });
+    else seen.set(entry.name, entry.path);
+  }
+  return out;
+}
+
+/** Levenshtein edit distance (two-row dynamic programming). */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length];
+}

@@ -1,0 +1,232 @@
+/**
+ * The config schema: the one source for validation, defaults, the `Config` type and the
+ * shipped JSON Schema. Field names and defaults are Kong's (decK files load unchanged);
+ * Kong entities warn about keys we do not use, our own sections reject them.
+ */
+import { type Infer, Preprocessed } from './schema-dsl.js';
+import { array, boolean, enumOf, exactlyOne, integer, number, record, string, union } from './schema-kinds.js';
+import { object } from './schema-object.js';
+import { expandServiceUrl, withUrlInJsonSchema } from './service-url.js';
+
+const KONG = { unknown: 'warn' } as const;
+
+const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?';
+const HOSTNAME = `${LABEL}(?:\\.${LABEL})*`;
+const IPV6 = '(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f.]*';
+const HOST = `(?:${HOSTNAME}|\\[${IPV6}\\])`;
+
+const name = string({ pattern: /^[A-Za-z0-9._~-]+$/, expected: 'a name of letters, digits and . _ ~ -' });
+const upstreamName = string({ pattern: new RegExp(`^${HOSTNAME}$`), expected: 'a hostname-like name such as "blue"' });
+const port = (min: number) => (value: string, report: (message: string) => void) => {
+  const n = Number(/:(\d+)$/.exec(value)?.[1] ?? min);
+  if (n < min || n > 65535) report(`expected a port from ${min} to 65535, got ${n}`);
+};
+
+const listen = string({
+  pattern: new RegExp(`^${HOST}:\\d{1,5}$`),
+  expected: 'an address "HOST:PORT" such as "127.0.0.1:8000" or "[::1]:8000"',
+}).refine(port(0));
+
+// Bare IPv6 is accepted and bracketed, so that `${host}:${port}` is always a valid address.
+const serviceHost = string({
+  pattern: new RegExp(`^(?:${HOST}|${IPV6})$`),
+  expected: 'an upstream name, a hostname or an IP address',
+}).map((h) => (h.includes(':') && !h.startsWith('[') ? `[${h}]` : h));
+
+// Kong's default target port is 8000; normalising here keeps one spelling per target.
+const targetAddress = string({
+  pattern: new RegExp(`^${HOST}(?::\\d{1,5})?$`),
+  expected: 'a target "HOST:PORT" such as "10.0.0.1:80" or "[::1]:80"',
+})
+  .refine(port(1))
+  .map((t) => (/(?:^[^:]*|\]):\d+$/.test(t) ? t : `${t}:8000`));
+
+const path = string({ pattern: /^\/[^\s?#]*$/, expected: 'a path starting with "/"' });
+const routePath = string({ pattern: /^\/\S*$/, expected: 'a path prefix starting with "/" (regex paths are not supported)' });
+const routeHost = string({
+  pattern: new RegExp(`^(?:\\*\\.)?${HOSTNAME}$`),
+  expected: 'a hostname such as "api.example.com" or "*.example.com"',
+}).map((h) => h.toLowerCase());
+const method = string({ pattern: /^[A-Z]+$/, expected: 'an upper-case HTTP method such as "GET"' });
+const token = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const cookieName = string({ pattern: token, expected: 'a cookie name' });
+// Lower-cased because Node hands the proxy lower-case header names.
+const headerName = string({ pattern: token, expected: 'a header name' }).map((h) => h.toLowerCase());
+const headerMap = record(array(string()), { key: headerName });
+
+const weight = integer({ min: 0, max: 65535 });
+const timeoutMs = integer({ min: 1, max: 2147483646 }).default(60000);
+const seconds = (d: number) => number({ min: 0, max: 65535 }).default(d);
+const counter = integer({ min: 0, max: 255 }).default(0);
+const statuses = (d: number[]) => array(integer({ min: 100, max: 999 })).default(d);
+const probeType = enumOf(['http', 'https', 'tcp']).default('http');
+
+const activeChecks = object(
+  {
+    type: probeType,
+    http_path: path.default('/'),
+    timeout: seconds(1).describe('Probe timeout in seconds.'),
+    concurrency: integer({ min: 1, max: 2147483647 }).default(10),
+    headers: headerMap.default({}),
+    https_verify_certificate: boolean().default(true),
+    expect: object({ json: record(union(string(), number(), boolean())) })
+      .optional()
+      .describe('switchyard extension: values the probe\'s JSON body must also have, e.g. { json: { status: pass } }.'),
+    healthy: object(
+      {
+        interval: seconds(0).describe('Seconds between probes of a healthy target; 0 disables.'),
+        successes: counter,
+        http_statuses: statuses([200, 302]),
+      },
+      KONG,
+    ).default({}),
+    unhealthy: object(
+      {
+        interval: seconds(0).describe('Seconds between probes of an unhealthy target; 0 disables.'),
+        http_failures: counter, tcp_failures: counter, timeouts: counter,
+        http_statuses: statuses([429, 404, 500, 501, 502, 503, 504, 505]),
+      },
+      KONG,
+    ).default({}),
+  },
+  KONG,
+);
+
+const passiveChecks = object(
+  {
+    type: probeType,
+    healthy: object(
+      {
+        successes: counter,
+        http_statuses: statuses([200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 306, 307, 308]),
+      },
+      KONG,
+    ).default({}),
+    unhealthy: object(
+      { http_failures: counter, tcp_failures: counter, timeouts: counter, http_statuses: statuses([429, 500, 503]) },
+      KONG,
+    ).default({}),
+  },
+  KONG,
+);
+
+const healthchecks = object(
+  {
+    active: activeChecks.default({}),
+    passive: passiveChecks.default({}),
+    threshold: number({ min: 0, max: 100 }).default(0),
+  },
+  KONG,
+);
+
+const target = object({ target: targetAddress, weight: weight.default(100) }, KONG);
+
+const upstream = object(
+  {
+    name: upstreamName,
+    algorithm: enumOf(['round-robin'], '"round-robin" (the only algorithm switchyard supports)').default('round-robin'),
+    targets: array(target).default([]),
+    healthchecks: healthchecks.default({}),
+  },
+  KONG,
+);
+
+const route = object(
+  {
+    name: name.optional(),
+    hosts: array(routeHost).default([]).describe('Exact hosts or leading wildcards (*.example.com).'),
+    paths: array(routePath).default([]).describe('Path prefixes; the longest match wins.'),
+    methods: array(method).default([]),
+    headers: headerMap.optional(),
+    strip_path: boolean().default(true),
+    preserve_host: boolean().default(false),
+  },
+  KONG,
+).refine((r, report) => {
+  // Kong's rule: a route must match on something, or it would swallow every request.
+  const empty = r.hosts.length + r.paths.length + r.methods.length + Object.keys(r.headers ?? {}).length === 0;
+  if (empty) report('a route needs at least one of hosts, paths, methods or headers');
+});
+
+const split = record(weight, { key: upstreamName })
+  .refine((s, report) => {
+    if (!Object.values(s).some((w) => w > 0)) report('expected at least one upstream with a weight above 0');
+  }, { minProperties: 1 })
+  .describe('switchyard extension: upstream name -> weight; while present it takes the place of host.');
+
+const override = object({
+  header: headerName.optional(),
+  cookie: cookieName.optional(),
+  value: string(),
+  upstream: upstreamName,
+}).refine(exactlyOne(['header', 'cookie']));
+
+const sticky = object({ header: headerName.optional(), cookie: cookieName.optional(), ip: boolean().optional() }).refine(
+  exactlyOne(['header', 'cookie', 'ip']),
+);
+
+const serviceFields = object(
+  {
+    name,
+    host: serviceHost.describe('An upstream name, or a plain host for a single server.'),
+    port: integer({ min: 1, max: 65535 }).default(80).describe('Used when host is not an upstream.'),
+    protocol: enumOf(['http', 'https']).default('http'),
+    path: path.optional().describe('Prefix added to the upstream request path.'),
+    retries: integer({ min: 0, max: 32767 }).default(5),
+    connect_timeout: timeoutMs.describe('Milliseconds.'),
+    read_timeout: timeoutMs.describe('Milliseconds.'),
+    write_timeout: timeoutMs.describe('Milliseconds.'),
+    routes: array(route).default([]),
+    split: split.optional(),
+    overrides: array(override).optional().describe('switchyard extension: pin matching requests to an upstream.'),
+    sticky: sticky.optional().describe('switchyard extension: keep a client on its upstream during a split.'),
+    failover: boolean().default(true).describe('Fail over to the other upstream of a split when one has no healthy target.'),
+  },
+  { unknown: 'warn', alsoKnown: ['url'] },
+);
+const service = new Preprocessed(serviceFields, expandServiceUrl, withUrlInJsonSchema);
+
+const proxy = object({
+  listen: array(listen, { minItems: 1 })
+    .default(['127.0.0.1:8000'])
+    .describe('Addresses the proxy listens on, "HOST:PORT"; port 0 picks a free port.'),
+  tls: object({ cert: string({ minLength: 1 }), key: string({ minLength: 1 }) }).optional(),
+});
+
+const admin = object({
+  listen: listen.default('127.0.0.1:8001').describe('Admin API address, "HOST:PORT"; loopback by default.'),
+  // An empty token (from ${SWITCHYARD_ADMIN_TOKEN:-}) means "no token", not "the empty token".
+  token: string()
+    .map((t) => (t === '' ? undefined : t))
+    .optional()
+    .describe('When set, admin requests need "Authorization: Bearer TOKEN".'),
+});
+
+/** The whole config file. */
+export const configSchema = object(
+  {
+    proxy: proxy.default({}),
+    admin: admin.default({}),
+    services: array(service).default([]),
+    upstreams: array(upstream).default([]),
+    _format_version: string().optional().describe('decK format version; accepted and ignored.'),
+  },
+  { unknown: 'error' },
+);
+
+/** A validated config with every default applied (deep-frozen by the parser). */
+export type Config = Infer<typeof configSchema>;
+/** A service: where a route's traffic goes (an upstream, a plain host, or a split). */
+export type Service = Config['services'][number];
+/** A route: what requests a service receives. */
+export type Route = Service['routes'][number];
+/** An upstream: a named, balanced group of targets. */
+export type Upstream = Config['upstreams'][number];
+/** One "host:port" of an upstream, with its weight (named apart from the runtime Target). */
+export type UpstreamTarget = Upstream['targets'][number];
+/** An upstream's active and passive health-check settings (Kong's fields). */
+export type Healthchecks = Upstream['healthchecks'];
+/** A service override: requests with this header or cookie value go to `upstream`. */
+export type Override = NonNullable<Service['overrides']>[number];
+/** How a service keeps a client on its upstream during a split. */
+export type Sticky = NonNullable<Service['sticky']>;
