@@ -5,7 +5,7 @@
  */
 import { expectUpstream } from './probe.js';
 import { CPU, runTask } from './processes.js';
-import { ms, num, table, type Goal, type ScenarioReport } from './report.js';
+import { ms, num, ratio, table, type Goal, type ScenarioReport } from './report.js';
 import type { Scenario } from './scenario.js';
 import type { BenchSettings } from './settings.js';
 import { analyseRun, type SwitchSummary } from './switch-analysis.js';
@@ -55,9 +55,9 @@ function assertSwitched(run: SwitchRun): void {
 function lines(sum: SwitchSummary): string[] {
   const rows = sum.switches.map((w) => [
     `${w.from} → ${w.to}`, ms(w.adminMs), num(w.lateOldAnswers), ms(w.lastLateAfterReturnMs),
-    ms(w.drainAfterStartMs), ms(w.p99WindowMs), ms(sum.p99BeforeMs),
+    ms(w.drainAfterStartMs), ms(w.p99WindowMs), ms(sum.p99BeforeMs), ratio(w.p99WindowMs / sum.p99BeforeMs),
   ]);
-  const headers = ['switch', 'admin call ms', 'old colour after return', 'last one, ms after return', 'last old answer, ms after call start', `p99 ±${WINDOW_MS} ms`, 'p99 before'];
+  const headers = ['switch', 'admin call ms', 'old colour after return', 'last one, ms after return', 'last old answer, ms after call start', `p99 ±${WINDOW_MS} ms`, 'p99 before', 'during / before'];
   const errors = Object.entries(sum.errorMessages).map(([m, n]) => `- ${n} × ${m}`);
   const colours = Object.entries(sum.answersByColour).map(([c, n]) => `${c} ${num(n)}`).join(', ');
   return [
