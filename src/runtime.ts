@@ -1,6 +1,9 @@
 import type { Config } from './config/schema.js';
 import type { SnapshotSource } from './proxy/server.js';
-import { buildSnapshot, type Snapshot } from './snapshot.js';
+import { buildSnapshot, type Snapshot, type SnapshotDeps } from './snapshot.js';
+import { systemClock, type Clock } from './clock.js';
+import { ActiveChecker } from './health/active.js';
+import { HealthRegistry } from './health/registry.js';
 import { TargetRegistry } from './targets.js';
 
 /** Told about every applied change, after the swap. */
@@ -11,13 +14,17 @@ export type ApplyListener = (next: Snapshot, previous: Snapshot) => void;
  * (a reload, a switch, a rollout step) builds the next snapshot, swaps one reference,
  * then releases what only the old one held. A build that throws leaves the old serving.
  */
-export class Runtime implements SnapshotSource {
-  readonly targets = new TargetRegistry();
+export class Runtime implements SnapshotSource, SnapshotDeps {
+  readonly health = new HealthRegistry();
+  readonly targets = new TargetRegistry(this.health);
+  readonly active: ActiveChecker;
   private snapshot: Snapshot;
   private readonly listeners: ApplyListener[] = [];
 
-  constructor(config: Config) {
-    this.snapshot = buildSnapshot(config, this.targets, 1);
+  constructor(config: Config, readonly clock: Clock = systemClock) {
+    this.snapshot = buildSnapshot(config, this, 1);
+    this.active = new ActiveChecker(this.health, clock);
+    this.active.sync(this.snapshot);
   }
 
   /** The snapshot requests starting now are served by. */
@@ -28,10 +35,11 @@ export class Runtime implements SnapshotSource {
   /** Apply a validated config; returns the new snapshot. */
   apply(config: Config): Snapshot {
     const previous = this.snapshot;
-    const next = buildSnapshot(config, this.targets, previous.generation + 1);
+    const next = buildSnapshot(config, this, previous.generation + 1);
     this.snapshot = next;
     // Removed targets drain: undici's close() waits for their in-flight requests.
     void this.targets.retain(next.targets);
+    this.active.sync(next);
     for (const l of this.listeners) l(next, previous);
     return next;
   }
@@ -41,8 +49,9 @@ export class Runtime implements SnapshotSource {
     this.listeners.push(fn);
   }
 
-  /** Close every upstream connection. */
+  /** Stop health checks and close every upstream connection. */
   close(): Promise<void> {
+    this.active.close();
     return this.targets.close();
   }
 }

@@ -3,6 +3,9 @@ import { Pool } from './balancer/pool.js';
 import { Split } from './balancer/split.js';
 import type { Config } from './config/schema.js';
 import { Router, type RouteSpec } from './proxy/router.js';
+import type { Clock } from './clock.js';
+import { PassiveMonitor, passiveEnabled } from './health/passive.js';
+import type { HealthRegistry } from './health/registry.js';
 import type { Target, TargetRegistry } from './targets.js';
 
 type ServiceConfig = Config['services'][number];
@@ -14,6 +17,8 @@ export interface UpstreamRuntime {
   readonly pool: Pool<Target>;
   /** The declared upstream, or undefined for a service's plain host:port. */
   readonly config?: UpstreamConfig;
+  /** Counts proxied outcomes when the upstream has passive checks. */
+  readonly passive?: PassiveMonitor;
 }
 
 /** A service compiled for the request path: everything it needs, resolved to objects. */
@@ -51,8 +56,15 @@ export interface Snapshot {
   readonly targets: ReadonlySet<Target>;
 }
 
+/** What a snapshot borrows from the runtime: live targets, their health, and time. */
+export interface SnapshotDeps {
+  readonly targets: TargetRegistry;
+  readonly health: HealthRegistry;
+  readonly clock: Clock;
+}
+
 /** Compile a validated config into a snapshot, borrowing live targets from the registry. */
-export function buildSnapshot(config: Config, registry: TargetRegistry, generation: number): Snapshot {
+export function buildSnapshot(config: Config, deps: SnapshotDeps, generation: number): Snapshot {
   const targets = new Set<Target>();
   const compiled = new Map<string, UpstreamRuntime>();
   const declared = new Map(config.upstreams.map((u) => [u.name, u]));
@@ -66,9 +78,10 @@ export function buildSnapshot(config: Config, registry: TargetRegistry, generati
     const up = declared.get(name);
     // A service whose host is not an upstream sends to that host:port alone.
     const list = up ? up.targets : [{ target: `${name}:${svc?.port ?? 80}`, weight: 1 }];
-    const members = list.map((t) => ({ member: registry.get(t.target, opts), weight: t.weight }));
+    const members = list.map((t) => ({ member: deps.targets.get(t.target, opts), weight: t.weight }));
     for (const m of members) targets.add(m.member);
-    const rt: UpstreamRuntime = { name: up ? name : `${name}:${svc?.port ?? 80}`, pool: new Pool(members), config: up };
+    const passive = up && passiveEnabled(up.healthchecks) ? new PassiveMonitor(up.healthchecks, deps.health, deps.clock) : undefined;
+    const rt: UpstreamRuntime = { name: up ? name : `${name}:${svc?.port ?? 80}`, pool: new Pool(members), config: up, passive };
     compiled.set(key, rt);
     return rt;
   };

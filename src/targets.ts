@@ -1,5 +1,7 @@
 import { Pool as UndiciPool } from 'undici';
 import type { PoolMember } from './balancer/pool.js';
+import type { HealthRegistry } from './health/registry.js';
+import type { TargetHealth } from './health/state.js';
 
 /** Connection settings that shape a target's keep-alive pool. */
 export interface TargetOptions {
@@ -17,11 +19,13 @@ export class Target implements PoolMember {
   readonly address: string;
   readonly origin: string;
   readonly dispatcher: UndiciPool;
-  healthy = true;
+  /** Shared by every pool of this address: health belongs to the address, not the pool. */
+  readonly health: TargetHealth;
 
-  constructor(key: string, address: string, opts: TargetOptions) {
+  constructor(key: string, address: string, opts: TargetOptions, health: TargetHealth) {
     this.key = key;
     this.address = address;
+    this.health = health;
     this.origin = `${opts.protocol}://${address}`;
     this.dispatcher = new UndiciPool(this.origin, {
       connections: 256,
@@ -30,18 +34,25 @@ export class Target implements PoolMember {
       connect: { timeout: opts.connectTimeout },
     });
   }
+
+  /** False while health checks (or an operator) hold the target out of rotation. */
+  get healthy(): boolean {
+    return this.health.healthy;
+  }
 }
 
 /** All targets in use, keyed by address and connection settings; snapshots borrow from it. */
 export class TargetRegistry {
   private readonly targets = new Map<string, Target>();
 
+  constructor(readonly health: HealthRegistry) {}
+
   /** The target for an address, created on first use. */
   get(address: string, opts: TargetOptions): Target {
     const key = `${opts.protocol}://${address}#${opts.connectTimeout}`;
     let t = this.targets.get(key);
     if (!t) {
-      t = new Target(key, address, opts);
+      t = new Target(key, address, opts, this.health.get(address));
       this.targets.set(key, t);
     }
     return t;
@@ -52,6 +63,7 @@ export class TargetRegistry {
    * requests finish first, so a removed target drains rather than failing requests.
    */
   async retain(inUse: ReadonlySet<Target>): Promise<void> {
+    this.health.retain(new Set([...inUse].map((t) => t.address)));
     const closing: Promise<void>[] = [];
     for (const [key, t] of this.targets) {
       if (inUse.has(t)) continue;

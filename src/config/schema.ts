@@ -106,6 +106,9 @@ const passiveChecks = object(
       { http_failures: counter, tcp_failures: counter, timeouts: counter, http_statuses: statuses([429, 500, 503]) },
       KONG,
     ).default({}),
+    cooldown: seconds(30).describe(
+      'switchyard extension: with passive checks only, seconds before an ejected target gets traffic again (Kong would wait for an operator).',
+    ),
   },
   KONG,
 );

@@ -8,6 +8,7 @@ import { sendError } from './respond.js';
 
 /** Errors raised before the request could have reached the upstream: always safe to retry. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+const TIMEOUT = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 /** Methods that may be sent twice (RFC 9110 section 9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
@@ -73,6 +74,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     if (this.done) return false;
+    const passive = this.dest.upstream.passive;
+    if (passive !== undefined) passive.status(this.dest.target.health, statusCode);
     this.resumeUpstream = resume;
     this.res.writeHead(statusCode, statusText, clientResponseHeaders(rawHeaders));
     return true;
@@ -91,6 +94,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onError(err: Error & { code?: string }): void {
     if (this.done) return;
+    this.reportFailure(err.code ?? '');
     if (this.res.headersSent) {
       // Mid-response: the status line is gone, so the only honest signal is a cut stream.
       this.done = true;
@@ -115,6 +119,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.abortUpstream?.();
   };
 
+  /** Tell passive health checks about a failed attempt (a client going away is not the target's fault). */
+  private reportFailure(code: string): void {
+    const passive = this.dest.upstream.passive;
+    if (passive === undefined) return;
+    if (TIMEOUT.has(code)) passive.failure(this.dest.target.health, 'timeout', code);
+    else if (code !== 'UND_ERR_ABORTED') passive.failure(this.dest.target.health, 'tcp_failure', code || 'connection error');
+  }
+
   /** Retry only what cannot be sent twice by mistake, and only a body not yet read. */
   private retryable(err: { code?: string }): boolean {
     if (this.attempts > this.dest.route.service.config.retries) return false;
@@ -137,7 +149,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 /** Map an undici failure to the error the client sees. */
 function toProxyError(err: Error & { code?: string }, dest: Destination): SwitchyardError {
   const code = err.code ?? '';
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+  if (TIMEOUT.has(code)) {
     return new SwitchyardError('UPSTREAM_TIMEOUT', `upstream ${dest.upstream.name} timed out (${dest.target.address})`);
   }
   if (NOT_SENT.has(code)) {

@@ -51,6 +51,7 @@ const PASSIVE_DEFAULTS = {
     http_statuses: [200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 306, 307, 308],
   },
   unhealthy: { http_failures: 0, tcp_failures: 0, timeouts: 0, http_statuses: [429, 500, 503] },
+  cooldown: 30,
 };
 
 describe('defaults', () => {
