@@ -39,6 +39,9 @@ export class App {
     this.config = opts.config;
     this.log = opts.log ?? silentLogger();
     this.runtime = new Runtime(opts.config);
+    this.runtime.health.onTransition((h, reason) =>
+      this.log.warn({ target: h.address, healthy: h.healthy, reason }, h.healthy ? 'target is healthy' : 'target is unhealthy'),
+    );
     const ctx: AdminContext = {
       runtime: this.runtime,
       log: this.log,

@@ -24,7 +24,7 @@ export class Runtime implements SnapshotSource, SnapshotDeps {
   constructor(config: Config, readonly clock: Clock = systemClock) {
     this.snapshot = buildSnapshot(config, this, 1);
     this.active = new ActiveChecker(this.health, clock);
-    this.active.sync(this.snapshot);
+    this.active.sync(config);
   }
 
   /** The snapshot requests starting now are served by. */
@@ -39,7 +39,7 @@ export class Runtime implements SnapshotSource, SnapshotDeps {
     this.snapshot = next;
     // Removed targets drain: undici's close() waits for their in-flight requests.
     void this.targets.retain(next.targets);
-    this.active.sync(next);
+    this.active.sync(config);
     for (const l of this.listeners) l(next, previous);
     return next;
   }

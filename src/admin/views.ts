@@ -1,3 +1,4 @@
+import { activeEnabled, passiveEnabled } from '../health/passive.js';
 import type { ServiceRuntime, Snapshot, UpstreamRuntime } from '../snapshot.js';
 
 /** A service as the admin API shows it: its config, plus where its traffic goes now. */
@@ -13,13 +14,17 @@ export function upstreamView(up: UpstreamRuntime): Record<string, unknown> {
   return { ...(up.config ?? { name: up.name }), targets: targetsView(up) };
 }
 
-/** An upstream's targets, including weight-0 ones (listed as draining). */
+/**
+ * An upstream's targets with Kong's health words, including weight-0 ones (draining: listed,
+ * but sent nothing new). HEALTHCHECKS_OFF: no checks configured and no operator mark.
+ */
 export function targetsView(up: UpstreamRuntime): Record<string, unknown>[] {
-  return up.pool.members.map((m) => ({
-    target: m.member.address,
-    weight: m.weight,
-    health: m.weight === 0 ? 'DRAINING' : m.member.healthy ? 'HEALTHY' : 'UNHEALTHY',
-  }));
+  const checked = up.config !== undefined && (activeEnabled(up.config.healthchecks) || passiveEnabled(up.config.healthchecks));
+  return up.pool.members.map(({ member, weight }) => {
+    const h = member.health;
+    const health = !h.healthy ? 'UNHEALTHY' : checked || h.source === 'manual' ? 'HEALTHY' : 'HEALTHCHECKS_OFF';
+    return { target: member.address, weight, health, draining: weight === 0, data: { source: h.source } };
+  });
 }
 
 /** Kong's list envelope. */

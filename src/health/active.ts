@@ -1,6 +1,5 @@
 import type { Clock, Timer } from '../clock.js';
-import type { Healthchecks } from '../config/schema.js';
-import type { Snapshot } from '../snapshot.js';
+import type { Config, Healthchecks } from '../config/schema.js';
 import { activeEnabled } from './passive.js';
 import { probe as realProbe, type ProbeResult } from './probe.js';
 import type { HealthRegistry } from './registry.js';
@@ -61,10 +60,10 @@ export class ActiveChecker {
     });
   }
 
-  /** Start probing what the snapshot asks for, and stop what it no longer does. */
-  sync(snapshot: Snapshot): void {
+  /** Start probing what the config asks for, and stop what it no longer does. */
+  sync(config: Config): void {
     const wanted = new Set<string>();
-    for (const up of snapshot.config.upstreams) {
+    for (const up of config.upstreams) {
       if (!activeEnabled(up.healthchecks)) continue;
       const active = up.healthchecks.active;
       const settings = JSON.stringify(active);

@@ -17,8 +17,18 @@ export interface Destination {
   readonly route: RouteRuntime;
   /** The path prefix the route matched, for strip_path. */
   readonly prefix: string;
-  readonly upstream: UpstreamRuntime;
+  upstream: UpstreamRuntime;
   target: Target;
+}
+
+/** Failover: the next target of the first of `upstreams`, other than `except`, that has one. */
+export function pickElsewhere(upstreams: readonly UpstreamRuntime[], except: UpstreamRuntime): { upstream: UpstreamRuntime; target: Target } | undefined {
+  for (let i = 0; i < upstreams.length; i++) {
+    if (upstreams[i] === except) continue;
+    const target = upstreams[i].pool.pick();
+    if (target !== undefined) return { upstream: upstreams[i], target };
+  }
+  return undefined;
 }
 
 /**
@@ -137,11 +147,19 @@ export class Exchange implements Dispatcher.DispatchHandler {
     return maybeSent && IDEMPOTENT.has(this.req.method ?? '');
   }
 
-  /** Point the next attempt at another healthy target of the same upstream. */
+  /** Point the next attempt at another healthy target: of the same upstream, else (failover) another's. */
   private retarget(): boolean {
-    const next = this.dest.upstream.pool.pickOther(this.dest.target);
-    if (next === undefined) return false;
-    this.dest.target = next;
+    const dest = this.dest;
+    const next = dest.upstream.pool.pickOther(dest.target);
+    if (next !== undefined) {
+      dest.target = next;
+      return true;
+    }
+    const service = dest.route.service;
+    const other = service.config.failover ? pickElsewhere(service.upstreams, dest.upstream) : undefined;
+    if (other === undefined) return false;
+    dest.upstream = other.upstream;
+    dest.target = other.target;
     return true;
   }
 }

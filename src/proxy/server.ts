@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import { SwitchyardError } from '../errors.js';
 import { listen } from '../net.js';
 import type { RouteRuntime, Snapshot, UpstreamRuntime } from '../snapshot.js';
-import { Exchange, type Destination } from './forward.js';
+import { Exchange, pickElsewhere, type Destination } from './forward.js';
 import { upstreamRequestHeaders, type ClientInfo } from './headers.js';
 import { hostOf, type RouteMatch, type RouteRequest } from './router.js';
 import { sendError } from './respond.js';
@@ -102,14 +102,10 @@ function pickTarget(
   failover: boolean,
   match: RouteMatch<RouteRuntime>,
 ): Destination | undefined {
-  let upstream = chosen;
-  let target = chosen.pool.pick();
-  for (let i = 0; target === undefined && failover && i < all.length; i++) {
-    if (all[i] === chosen) continue;
-    upstream = all[i];
-    target = upstream.pool.pick();
-  }
-  return target && { route: match.target, prefix: match.prefix, upstream, target };
+  const target = chosen.pool.pick();
+  if (target !== undefined) return { route: match.target, prefix: match.prefix, upstream: chosen, target };
+  const other = failover ? pickElsewhere(all, chosen) : undefined;
+  return other && { route: match.target, prefix: match.prefix, upstream: other.upstream, target: other.target };
 }
 
 /** The path sent upstream: the service's path, then the request path less a stripped prefix. */

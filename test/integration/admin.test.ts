@@ -42,7 +42,7 @@ describe('admin API', () => {
     const upstreams = await admin('GET', '/upstreams');
     expect(upstreams.json.data.map((u: { name: string }) => u.name)).toEqual(['blue', 'green']);
     const green = await admin('GET', '/upstreams/green');
-    expect(green.json.targets).toEqual([{ target: ups[1].address, weight: 100, health: 'HEALTHY' }]);
+    expect(green.json.targets).toEqual([{ target: ups[1].address, weight: 100, health: 'HEALTHCHECKS_OFF', draining: false, data: { source: 'initial' } }]);
   });
 
   it('switches with a form-encoded PATCH, as curl -d sends it, and bumps the generation', async () => {
