@@ -21,9 +21,8 @@ const lengthsOf = (names: Set<string>): Uint8Array => {
 const REQUEST_LENGTHS = lengthsOf(REQUEST_OWN);
 const RESPONSE_LENGTHS = lengthsOf(HOP_BY_HOP);
 
-/** What the forwarder knows about the client side of a request. */
-export interface ClientInfo {
-  readonly remoteAddress: string;
+/** The listener a request came in on, for X-Forwarded-Proto and -Port. */
+export interface ListenerInfo {
   readonly proto: 'http' | 'https';
   readonly port: string;
 }
@@ -33,7 +32,7 @@ export interface ClientInfo {
  * less hop-by-hop ones (and any the Connection header names), plus X-Forwarded-*.
  * `host` is passed on only with preserve_host; otherwise undici sends the target's.
  */
-export function upstreamRequestHeaders(raw: readonly string[], client: ClientInfo, preserveHost: boolean): string[] {
+export function upstreamRequestHeaders(raw: readonly string[], addr: string, listener: ListenerInfo, preserveHost: boolean): string[] {
   const out: string[] = [];
   let host = '';
   let forwardedFor = '';
@@ -52,12 +51,11 @@ export function upstreamRequestHeaders(raw: readonly string[], client: ClientInf
     out.push(name, raw[i + 1]);
   }
   if (connectionTokens !== undefined) dropNamed(out, connectionTokens);
-  const addr = client.remoteAddress;
   out.push(
     'x-forwarded-for', forwardedFor ? `${forwardedFor}, ${addr}` : addr,
-    'x-forwarded-proto', client.proto,
+    'x-forwarded-proto', listener.proto,
     'x-forwarded-host', hostOnly(host),
-    'x-forwarded-port', client.port,
+    'x-forwarded-port', listener.port,
     'x-real-ip', addr,
   );
   if (preserveHost && host !== '') out.push('host', host);
@@ -85,6 +83,11 @@ export function clientResponseHeaders(raw: readonly Buffer[]): string[] {
 
 /** Remove from a flat header list every header named in a Connection header's value. */
 function dropNamed(list: string[], connection: string): void {
+  // Nearly every client sends just "keep-alive" or "close": nothing to remove, nothing to split.
+  if (connection.length <= 10) {
+    const lower = connection.toLowerCase();
+    if (lower === 'keep-alive' || lower === 'close') return;
+  }
   const named = connection.toLowerCase().split(',').map((s) => s.trim()).filter((s) => s !== 'close' && s !== 'keep-alive' && s !== '');
   if (named.length === 0) return;
   for (let i = list.length - 2; i >= 0; i -= 2) {

@@ -7,7 +7,7 @@ import { SwitchyardError } from '../errors.js';
 import { listen } from '../net.js';
 import type { RouteRuntime, Snapshot, UpstreamRuntime } from '../snapshot.js';
 import { Exchange, pickElsewhere, type Destination } from './forward.js';
-import { upstreamRequestHeaders, type ClientInfo } from './headers.js';
+import { upstreamRequestHeaders, type ListenerInfo } from './headers.js';
 import { hostOf, type RouteMatch, type RouteRequest } from './router.js';
 import { sendError } from './respond.js';
 import { WebSocketRelay } from './websocket.js';
@@ -20,11 +20,12 @@ export interface SnapshotSource {
 /** The proxy listener: route, choose upstream and target, forward. */
 export class ProxyServer {
   readonly server: http.Server;
-  private readonly proto: 'http' | 'https';
+  /** What X-Forwarded-Proto and -Port say: fixed per listener, so built once. */
+  private client: ListenerInfo;
   private readonly ws = new WebSocketRelay();
 
   constructor(private readonly source: SnapshotSource, tls?: { cert: Buffer; key: Buffer }) {
-    this.proto = tls ? 'https' : 'http';
+    this.client = { proto: tls ? 'https' : 'http', port: '' };
     this.server = tls ? https.createServer({ cert: tls.cert, key: tls.key }) : http.createServer();
     this.server.keepAliveTimeout = 65_000;
     this.server.on('request', (req, res) => this.handle(req, res));
@@ -40,7 +41,7 @@ export class ProxyServer {
     const dest = this.resolve(req, res);
     if (dest === undefined) return;
     const route = dest.route;
-    const headers = upstreamRequestHeaders(req.rawHeaders, this.clientInfo(req), route.preserveHost);
+    const headers = upstreamRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', this.client, route.preserveHost);
     const path = upstreamPath(req.url ?? '/', route.stripPath ? dest.prefix : '', route.service.basePath);
     new Exchange(req, res, dest, path, headers).start();
   }
@@ -64,11 +65,6 @@ export class ProxyServer {
     return dest;
   }
 
-  private clientInfo(req: http.IncomingMessage): ClientInfo {
-    const socket = req.socket;
-    return { remoteAddress: socket.remoteAddress ?? '', proto: this.proto, port: String(socket.localPort ?? '') };
-  }
-
   private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     const dest = this.resolve(req, null);
     if (dest === undefined) {
@@ -81,8 +77,10 @@ export class ProxyServer {
   }
 
   /** Listen on "host:port" (port 0 = ephemeral); resolves with the bound "host:port". */
-  listen(address: string): Promise<string> {
-    return listen(this.server, address);
+  async listen(address: string): Promise<string> {
+    const bound = await listen(this.server, address);
+    this.client = { ...this.client, port: bound.slice(bound.lastIndexOf(':') + 1) };
+    return bound;
   }
 
   /** Stop accepting, let in-flight requests finish, then drop idle keep-alive connections. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../../src/proxy/headers.js';
 
-const client = { remoteAddress: '127.0.0.9', proto: 'http' as const, port: '8000' };
+const listener = { proto: 'http' as const, port: '8000' };
 const asMap = (flat: string[]) => {
   const m: Record<string, string> = {};
   for (let i = 0; i < flat.length; i += 2) m[flat[i].toLowerCase()] = flat[i + 1];
@@ -15,7 +15,7 @@ describe('upstreamRequestHeaders', () => {
       'X-Secret', 'dropped', 'TE', 'trailers', 'Upgrade', 'h2c', 'Proxy-Connection', 'x', 'Expect', '100-continue',
       'User-Agent', 'curl', 'Accept', '*/*',
     ];
-    const out = upstreamRequestHeaders(raw, client, false);
+    const out = upstreamRequestHeaders(raw, '127.0.0.9', listener, false);
     expect(asMap(out)).toEqual({
       'user-agent': 'curl',
       accept: '*/*',
@@ -29,7 +29,7 @@ describe('upstreamRequestHeaders', () => {
 
   it('appends to an incoming X-Forwarded-For and keeps Host with preserve_host', () => {
     const raw = ['host', 'api.example.com', 'x-forwarded-for', '10.0.0.1', 'X-Forwarded-For', '10.0.0.2', 'x-forwarded-proto', 'https'];
-    const out = asMap(upstreamRequestHeaders(raw, client, true));
+    const out = asMap(upstreamRequestHeaders(raw, '127.0.0.9', listener, true));
     expect(out['x-forwarded-for']).toBe('10.0.0.1, 10.0.0.2, 127.0.0.9');
     expect(out['x-forwarded-proto']).toBe('http');
     expect(out.host).toBe('api.example.com');
