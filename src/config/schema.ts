@@ -65,6 +65,9 @@ const activeChecks = object(
   {
     type: probeType,
     http_path: path.default('/'),
+    port: integer({ min: 1, max: 65535 })
+      .optional()
+      .describe('switchyard extension: probe this port instead of the target\'s (e.g. Kong\'s status listener, 8100).'),
     timeout: seconds(1).describe('Probe timeout in seconds.'),
     concurrency: integer({ min: 1, max: 2147483647 }).default(10),
     headers: headerMap.default({}),

@@ -20,7 +20,8 @@ const trusting = new Agent({ pipelining: 0, connect: { rejectUnauthorized: false
 
 /** Probe one target once, with Kong's semantics for `type`, statuses and timeout. */
 export function probe(address: string, active: Active): Promise<ProbeResult> {
-  return active.type === 'tcp' ? probeTcp(address, active.timeout * 1000) : probeHttp(address, active);
+  const at = active.port === undefined ? address : `${address.slice(0, address.lastIndexOf(':'))}:${active.port}`;
+  return active.type === 'tcp' ? probeTcp(at, active.timeout * 1000) : probeHttp(at, active);
 }
 
 async function probeHttp(address: string, active: Active): Promise<ProbeResult> {

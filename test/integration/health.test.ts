@@ -81,6 +81,15 @@ describe('health checks', () => {
     await waitFor(async () => (await health(sy))[b.address] === 'HEALTHY', 5_000, 'b to come back');
   });
 
+  it('probes another port than the target\'s when active.port is set (Kong\'s status listener)', async () => {
+    const [a, status] = await ups('a', 'status');
+    status.state.status = 503; // the node is draining: its status listener says so, its proxy port still answers
+    const statusPort = status.address.split(':')[1];
+    const sy = await start(yaml({ u: [a] }, `{ active: { http_path: /status/ready, port: ${statusPort}, healthy: { interval: 0.1 }, unhealthy: { interval: 0.1, http_failures: 1 } } }`));
+    await waitFor(async () => (await health(sy))[a.address] === 'UNHEALTHY', 5_000, 'a to be ejected by its status port');
+    expect(status.hits).toBeGreaterThan(0);
+  });
+
   it('with one of three targets killed under load: zero client errors with retries, some without', async () => {
     for (const retries of [5, 0]) {
       const [a, b, c] = await ups('a', 'b', 'c');
