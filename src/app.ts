@@ -1,6 +1,7 @@
 import { statusRoutes } from './admin/status.js';
 import type { AdminContext } from './admin/context.js';
 import { AdminServer } from './admin/server.js';
+import { rolloutRoutes } from './admin/rollouts.js';
 import { serviceRoutes } from './admin/services.js';
 import { upstreamRoutes } from './admin/upstreams.js';
 import type { Config } from './config/schema.js';
@@ -8,7 +9,9 @@ import { SwitchyardError } from './errors.js';
 import { silentLogger, type Logger } from './log.js';
 import { isLoopback, splitHostPort } from './net.js';
 import { loadTls, ProxyServer } from './proxy/server.js';
+import { RolloutController } from './rollout/controller.js';
 import { Runtime } from './runtime.js';
+import { Switchboard } from './switchboard.js';
 import { VERSION } from './version.js';
 
 /** How to start switchyard. */
@@ -26,6 +29,8 @@ export interface AppOptions {
  */
 export class App {
   readonly runtime: Runtime;
+  readonly switchboard: Switchboard;
+  readonly rollouts: RolloutController;
   readonly log: Logger;
   readonly proxies: ProxyServer[] = [];
   readonly admin: AdminServer;
@@ -42,14 +47,19 @@ export class App {
     this.runtime.health.onTransition((h, reason) =>
       this.log.warn({ target: h.address, healthy: h.healthy, reason }, h.healthy ? 'target is healthy' : 'target is unhealthy'),
     );
+    this.switchboard = new Switchboard(this.runtime, this.log);
+    this.rollouts = new RolloutController(this.runtime, this.switchboard);
     const ctx: AdminContext = {
       runtime: this.runtime,
+      switchboard: this.switchboard,
+      rollouts: this.rollouts,
       log: this.log,
       version: VERSION,
       startedAt: Date.now(),
       source: opts.source ?? 'inline',
     };
-    this.admin = new AdminServer([...statusRoutes(ctx), ...serviceRoutes(ctx), ...upstreamRoutes(ctx)], {
+    const routes = [...statusRoutes(ctx), ...serviceRoutes(ctx), ...rolloutRoutes(this.switchboard, this.rollouts), ...upstreamRoutes(ctx)];
+    this.admin = new AdminServer(routes, {
       token: opts.config.admin.token,
     });
   }
@@ -90,6 +100,7 @@ export class App {
 
   /** Stop listening, let in-flight requests finish, then close upstream connections. */
   async close(): Promise<void> {
+    this.rollouts.close();
     await Promise.all([...this.proxies.map((p) => p.close()), this.admin.close()]);
     await this.runtime.close();
   }

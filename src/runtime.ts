@@ -1,5 +1,6 @@
 import type { Config } from './config/schema.js';
 import type { SnapshotSource } from './proxy/server.js';
+import { TrafficRecorders } from './rollout/window.js';
 import { buildSnapshot, type Snapshot, type SnapshotDeps } from './snapshot.js';
 import { systemClock, type Clock } from './clock.js';
 import { ActiveChecker } from './health/active.js';
@@ -18,6 +19,7 @@ export class Runtime implements SnapshotSource, SnapshotDeps {
   readonly health = new HealthRegistry();
   readonly targets = new TargetRegistry(this.health);
   readonly active: ActiveChecker;
+  readonly traffic = new TrafficRecorders();
   private snapshot: Snapshot;
   private readonly listeners: ApplyListener[] = [];
 

@@ -6,6 +6,7 @@ import { Router, type RouteSpec } from './proxy/router.js';
 import type { Clock } from './clock.js';
 import { PassiveMonitor, passiveEnabled } from './health/passive.js';
 import type { HealthRegistry } from './health/registry.js';
+import type { TrafficRecorder, TrafficRecorders } from './rollout/window.js';
 import type { Target, TargetRegistry } from './targets.js';
 
 type ServiceConfig = Config['services'][number];
@@ -19,6 +20,8 @@ export interface UpstreamRuntime {
   readonly config?: UpstreamConfig;
   /** Counts proxied outcomes when the upstream has passive checks. */
   readonly passive?: PassiveMonitor;
+  /** Requests, errors and latency of this upstream's traffic, for rollout judgements. */
+  readonly traffic: TrafficRecorder;
 }
 
 /** A service compiled for the request path: everything it needs, resolved to objects. */
@@ -31,6 +34,8 @@ export interface ServiceRuntime {
   readonly upstreams: readonly UpstreamRuntime[];
   readonly basePath: string;
   readonly readTimeout: number;
+  /** With `sticky.cookie`: the cookie to issue to clients that have none. */
+  readonly stickyCookie?: string;
 }
 
 /** What a matched route carries to the forwarder. */
@@ -61,6 +66,7 @@ export interface SnapshotDeps {
   readonly targets: TargetRegistry;
   readonly health: HealthRegistry;
   readonly clock: Clock;
+  readonly traffic: TrafficRecorders;
 }
 
 /** Compile a validated config into a snapshot, borrowing live targets from the registry. */
@@ -81,7 +87,8 @@ export function buildSnapshot(config: Config, deps: SnapshotDeps, generation: nu
     const members = list.map((t) => ({ member: deps.targets.get(t.target, opts), weight: t.weight }));
     for (const m of members) targets.add(m.member);
     const passive = up && passiveEnabled(up.healthchecks) ? new PassiveMonitor(up.healthchecks, deps.health, deps.clock) : undefined;
-    const rt: UpstreamRuntime = { name: up ? name : `${name}:${svc?.port ?? 80}`, pool: new Pool(members), config: up, passive };
+    const label = up ? name : `${name}:${svc?.port ?? 80}`;
+    const rt: UpstreamRuntime = { name: label, pool: new Pool(members), config: up, passive, traffic: deps.traffic.get(label) };
     compiled.set(key, rt);
     return rt;
   };
@@ -110,10 +117,11 @@ function compileService(svc: ServiceConfig, upstreamFor: (name: string, svc: Ser
   return {
     name: svc.name,
     config: svc,
-    split: new Split(weights, overrides),
+    split: new Split(weights, overrides, svc.sticky),
     upstreams: [...new Set([...weights.map((w) => w.upstream), ...overrides.map((o) => o.upstream)])],
     basePath: svc.path ?? '',
     readTimeout: svc.read_timeout,
+    stickyCookie: svc.sticky?.cookie,
   };
 }
 

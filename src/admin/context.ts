@@ -1,9 +1,13 @@
 import type { Logger } from '../log.js';
+import type { RolloutController } from '../rollout/controller.js';
 import type { Runtime } from '../runtime.js';
+import type { Switchboard } from '../switchboard.js';
 
 /** What admin handlers share: the running config and facts about this process. */
 export interface AdminContext {
   readonly runtime: Runtime;
+  readonly switchboard: Switchboard;
+  readonly rollouts: RolloutController;
   readonly log: Logger;
   readonly version: string;
   readonly startedAt: number;

@@ -1,5 +1,5 @@
-import { editConfig } from '../config/edit.js';
-import { BadInputError, NotFoundError } from '../errors.js';
+import { BadInputError, ConflictError, NotFoundError } from '../errors.js';
+import { isForced } from './rollouts.js';
 import type { ServiceRuntime } from '../snapshot.js';
 import type { AdminContext } from './context.js';
 import type { AdminRequest, AdminRoute } from './router.js';
@@ -32,27 +32,33 @@ export function serviceRoutes(ctx: AdminContext): AdminRoute[] {
 
 /**
  * PATCH a service, as Kong does. Setting `host` is the instant switch: it replaces any
- * split, and once this returns every new request goes to the new host.
+ * split, and once this returns every new request goes to the new host. During a rollout
+ * that is a conflict (409) unless `"force": true`, which aborts the rollout first.
  */
 function patchService(ctx: AdminContext, svc: ServiceRuntime, req: AdminRequest) {
-  const changes = readChanges(req.body);
+  const { force, ...rest } = req.body;
+  const changes = readChanges(rest);
   const snap = ctx.runtime.current;
-  if (typeof changes.host === 'string' && !snap.upstreams.has(changes.host) && changes.port === undefined) {
+  const host = changes.host;
+  if (typeof host === 'string' && !snap.upstreams.has(host) && changes.port === undefined) {
     throw new BadInputError(
-      `unknown upstream "${changes.host}" (known: ${upstreamNames(snap).join(', ') || 'none'}); to send to a plain host, give its port too`,
+      `unknown upstream "${host}" (known: ${upstreamNames(snap).join(', ') || 'none'}); to send to a plain host, give its port too`,
       { host: 'unknown upstream' },
     );
   }
-  const next = editConfig(snap.config, (draft) => {
-    const s = draft.services.find((x) => x.name === svc.name)!;
+  if (host !== undefined && ctx.rollouts.active(svc.name)) {
+    if (!isForced({ force })) {
+      throw new ConflictError(`a rollout of ${svc.name} is ${ctx.rollouts.get(svc.name).state}; abort it, or send "force": true to switch anyway`);
+    }
+    ctx.rollouts.command(svc.name, 'abort', `${req.remoteAddress} (forced switch)`);
+  }
+  const applied = ctx.switchboard.change(svc.name, (s) => {
     for (const [field, value] of Object.entries(changes)) {
       if (value === null) delete (s as Record<string, unknown>)[field];
       else (s as Record<string, unknown>)[field] = value;
     }
-    if (changes.host !== undefined) delete s.split;
-  });
-  const applied = ctx.runtime.apply(next);
-  ctx.log.info({ service: svc.name, changes, from: req.remoteAddress, generation: applied.generation }, 'service changed');
+    if (host !== undefined) delete s.split;
+  }, host !== undefined ? 'switch' : 'change', req.remoteAddress, JSON.stringify(changes));
   return { status: 200, body: serviceView(applied.services.get(svc.name)!) };
 }
 

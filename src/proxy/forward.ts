@@ -19,6 +19,8 @@ export interface Destination {
   readonly prefix: string;
   upstream: UpstreamRuntime;
   target: Target;
+  /** A sticky-session cookie to set on the response. */
+  setCookie: string | undefined;
 }
 
 /** Failover: the next target of the first of `upstreams`, other than `except`, that has one. */
@@ -42,6 +44,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private attempts = 0;
   private done = false;
   private readonly hasBody: boolean;
+  private readonly startedAt = performance.now();
+  private status = 0;
 
   constructor(
     private readonly req: IncomingMessage,
@@ -86,8 +90,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (this.done) return false;
     const passive = this.dest.upstream.passive;
     if (passive !== undefined) passive.status(this.dest.target.health, statusCode);
+    this.status = statusCode;
     this.resumeUpstream = resume;
-    this.res.writeHead(statusCode, statusText, clientResponseHeaders(rawHeaders));
+    const headers = clientResponseHeaders(rawHeaders);
+    if (this.dest.setCookie !== undefined) headers.push('set-cookie', this.dest.setCookie);
+    this.res.writeHead(statusCode, statusText, headers);
     return true;
   }
 
@@ -100,11 +107,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onComplete(): void {
     this.done = true;
     this.res.end();
+    this.dest.upstream.traffic.record(performance.now() - this.startedAt, this.status >= 500);
   }
 
   onError(err: Error & { code?: string }): void {
     if (this.done) return;
     this.reportFailure(err.code ?? '');
+    // Every failed attempt counts against the upstream it went to, even if a retry then succeeds elsewhere.
+    this.dest.upstream.traffic.record(performance.now() - this.startedAt, true);
     if (this.res.headersSent) {
       // Mid-response: the status line is gone, so the only honest signal is a cut stream.
       this.done = true;

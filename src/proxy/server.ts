@@ -56,8 +56,10 @@ export class ProxyServer {
       return undefined;
     }
     const service = match.target.service;
-    const chosen = service.split.choose(req);
+    const issued = service.stickyCookie === undefined ? undefined : service.split.bucketToIssue(req);
+    const chosen = service.split.choose(req, issued);
     const dest = chosen && pickTarget(chosen, service.upstreams, service.config.failover, match);
+    if (dest !== undefined && issued !== undefined) dest.setCookie = `${service.stickyCookie}=${issued}; Path=/; HttpOnly; SameSite=Lax`;
     if (dest === undefined && res) {
       const name = chosen?.name ?? service.upstreams[0]?.name ?? service.name;
       sendError(res, new SwitchyardError('NO_HEALTHY_TARGET', `no healthy targets in upstream ${name}`));
@@ -101,9 +103,9 @@ function pickTarget(
   match: RouteMatch<RouteRuntime>,
 ): Destination | undefined {
   const target = chosen.pool.pick();
-  if (target !== undefined) return { route: match.target, prefix: match.prefix, upstream: chosen, target };
+  if (target !== undefined) return { route: match.target, prefix: match.prefix, upstream: chosen, target, setCookie: undefined };
   const other = failover ? pickElsewhere(all, chosen) : undefined;
-  return other && { route: match.target, prefix: match.prefix, upstream: other.upstream, target: other.target };
+  return other && { route: match.target, prefix: match.prefix, upstream: other.upstream, target: other.target, setCookie: undefined };
 }
 
 /** The path sent upstream: the service's path, then the request path less a stripped prefix. */

@@ -1,0 +1,64 @@
+import type { WindowFigures } from './engine.js';
+
+/** Latency buckets grow by 10%: a p99 read from them is within 10% of the true one. */
+const GROWTH = 1.1;
+const FIRST_MS = 0.5;
+const BUCKETS = 128; // 0.5 ms × 1.1^127 ≈ 90 s; slower answers share the last bucket
+const LOG_GROWTH = Math.log(GROWTH);
+
+/** Cumulative counts at one moment; the difference of two is a window. */
+export interface Reading {
+  readonly requests: number;
+  readonly errors: number;
+  readonly buckets: Uint32Array;
+}
+
+/**
+ * Requests, errors and a latency histogram for one upstream's proxied traffic, kept by
+ * upstream name outside the snapshot so that it outlives reloads. Recording is a counter
+ * bump and a bucket bump: no allocation. Judgements diff two readings.
+ */
+export class TrafficRecorder {
+  requests = 0;
+  errors = 0;
+  readonly buckets = new Uint32Array(BUCKETS);
+
+  /** Count one finished request; `failed` for 5xx, connect errors and timeouts. */
+  record(durationMs: number, failed: boolean): void {
+    this.requests++;
+    if (failed) this.errors++;
+    const i = durationMs <= FIRST_MS ? 0 : Math.ceil(Math.log(durationMs / FIRST_MS) / LOG_GROWTH);
+    this.buckets[i < BUCKETS ? i : BUCKETS - 1]++;
+  }
+
+  /** The cumulative counts now. */
+  read(): Reading {
+    return { requests: this.requests, errors: this.errors, buckets: this.buckets.slice() };
+  }
+}
+
+/** The traffic between two readings, with its p99 (the upper bound of the bucket it falls in). */
+export function windowBetween(start: Reading, end: Reading): WindowFigures {
+  const requests = end.requests - start.requests;
+  const errors = end.errors - start.errors;
+  if (requests === 0) return { requests, errors };
+  const rank = Math.ceil(requests * 0.99);
+  let seen = 0;
+  for (let i = 0; i < BUCKETS; i++) {
+    seen += end.buckets[i] - start.buckets[i];
+    if (seen >= rank) return { requests, errors, p99Ms: Math.round(FIRST_MS * GROWTH ** i * 100) / 100 };
+  }
+  return { requests, errors };
+}
+
+/** One recorder per upstream name, created on first use and kept across reloads. */
+export class TrafficRecorders {
+  private readonly byName = new Map<string, TrafficRecorder>();
+
+  /** The recorder of an upstream. */
+  get(upstream: string): TrafficRecorder {
+    let r = this.byName.get(upstream);
+    if (!r) this.byName.set(upstream, (r = new TrafficRecorder()));
+    return r;
+  }
+}
