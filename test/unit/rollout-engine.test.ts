@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { judge, RolloutEngine, type RolloutPlan, type WindowFigures } from '../../src/rollout/engine.js';
+
+const plan = (over: Partial<RolloutPlan> = {}): RolloutPlan => ({
+  service: 's', from: 'blue', to: 'green', steps: [10, 25, 50, 100], intervalMs: 1000,
+  analysis: { maxErrorRate: 0.01, maxP99Ms: 500, minRequests: 100 },
+  failureThreshold: 2, onFailure: 'rollback', gate: 'auto', maxInconclusive: 3, ...over,
+});
+const good: WindowFigures = { requests: 200, errors: 0, p99Ms: 20 };
+const bad: WindowFigures = { requests: 200, errors: 50, p99Ms: 20 };
+const slow: WindowFigures = { requests: 200, errors: 0, p99Ms: 900 };
+const quiet: WindowFigures = { requests: 3, errors: 0, p99Ms: 5 };
+
+/** Feed windows one interval apart; return the weight after each. */
+function drive(e: RolloutEngine, windows: WindowFigures[]): number[] {
+  return windows.map((w) => {
+    e.evaluate(e.nextJudgementAt ?? 0, w);
+    return e.weight();
+  });
+}
+
+describe('judge', () => {
+  it.each([
+    [good, 'pass'],
+    [bad, 'fail'],
+    [slow, 'fail'],
+    [quiet, 'inconclusive'],
+    [{ requests: 100, errors: 1, p99Ms: 500 }, 'pass'], // limits are inclusive
+    [{ requests: 0, errors: 0 }, 'inconclusive'],
+  ] as const)('%o → %s', (w, verdict) => expect(judge(plan(), w).verdict).toBe(verdict));
+});
+
+describe('RolloutEngine', () => {
+  it('walks the steps on passing judgements and succeeds at 100%', () => {
+    const e = new RolloutEngine(plan(), 0);
+    expect(e.weight()).toBe(10);
+    expect(e.nextJudgementAt).toBe(1000);
+    expect(drive(e, [good, good, good])).toEqual([25, 50, 100]);
+    expect(e.state).toBe('succeeded');
+    expect(e.judgements.map((j) => j.verdict)).toEqual(['pass', 'pass', 'pass']);
+    expect(e.nextJudgementAt).toBeUndefined();
+  });
+
+  it('does not judge before the window has ended', () => {
+    const e = new RolloutEngine(plan(), 0);
+    expect(e.evaluate(999, good)).toBeUndefined();
+    expect(e.weight()).toBe(10);
+  });
+
+  it('re-judges a failed step and rolls back at the failure threshold, leaving the new upstream at 0', () => {
+    const e = new RolloutEngine(plan(), 0);
+    expect(drive(e, [good, bad, good, slow])).toEqual([25, 25, 50, 0]);
+    expect(e.state).toBe('rolled_back');
+    expect(e.reason).toMatch(/2 failed judgement\(s\): p99 900 ms above max_p99_ms 500/);
+  });
+
+  it('pauses instead of rolling back with on_failure: pause', () => {
+    const e = new RolloutEngine(plan({ onFailure: 'pause', failureThreshold: 1 }), 0);
+    drive(e, [bad]);
+    expect(e.state).toBe('paused');
+    expect(e.weight()).toBe(10);
+    e.resume(5000);
+    expect(e.state).toBe('running');
+    expect(e.nextJudgementAt).toBe(6000);
+  });
+
+  it('waits on too little traffic and pauses for a person after max_inconclusive', () => {
+    const e = new RolloutEngine(plan(), 0);
+    expect(drive(e, [quiet, quiet])).toEqual([10, 10]);
+    expect(e.state).toBe('running');
+    drive(e, [quiet]);
+    expect(e.state).toBe('paused');
+    expect(e.reason).toMatch(/3 inconclusive judgements/);
+    expect(e.judgements.every((j) => j.verdict === 'inconclusive')).toBe(true);
+  });
+
+  it('holds at a manual gate before the final step until promoted', () => {
+    const e = new RolloutEngine(plan({ gate: 'manual' }), 0);
+    expect(drive(e, [good, good, good])).toEqual([25, 50, 50]);
+    expect(e.state).toBe('paused');
+    expect(e.atGate()).toBe(true);
+    expect(() => e.resume(10)).toThrow(/manual gate/);
+    e.promote(10);
+    expect(e.state).toBe('succeeded');
+    expect(e.weight()).toBe(100);
+  });
+
+  it('aborts back to 0 at once from any live state, and refuses commands once ended', () => {
+    const e = new RolloutEngine(plan(), 0);
+    drive(e, [good]);
+    e.pause('by hand');
+    e.abort(5);
+    expect(e.state).toBe('aborted');
+    expect(e.weight()).toBe(0);
+    expect(() => e.abort(6)).toThrow(/aborted/);
+    expect(() => e.promote(6)).toThrow(/aborted/);
+    expect(() => e.pause('x')).toThrow(/aborted/);
+  });
+
+  it('ignores judgements while paused', () => {
+    const e = new RolloutEngine(plan(), 0);
+    e.pause('by hand');
+    expect(e.evaluate(10_000, good)).toBeUndefined();
+    expect(e.weight()).toBe(10);
+  });
+});
