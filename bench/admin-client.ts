@@ -28,14 +28,20 @@ export class AdminClient {
   }
 
   /** `PATCH /services/{service}` with a JSON body, timed from call to last byte of the answer. */
-  async patchService(service: string, change: Record<string, unknown>): Promise<TimedCall> {
+  patchService(service: string, change: Record<string, unknown>): Promise<TimedCall> {
+    return this.call('PATCH', `/services/${encodeURIComponent(service)}`, JSON.stringify(change));
+  }
+
+  /** `GET /upstreams/{upstream}/health`, timed the same way. */
+  upstreamHealth(upstream: string): Promise<TimedCall> {
+    return this.call('GET', `/upstreams/${encodeURIComponent(upstream)}/health`);
+  }
+
+  /** One call, timed from its start to the last byte of its answer (times on the run's clock). */
+  private async call(method: 'GET' | 'PATCH', path: string, json?: string): Promise<TimedCall> {
     const startMs = performance.now() - this.origin;
-    const { statusCode, body } = await this.client.request({
-      path: `/services/${encodeURIComponent(service)}`,
-      method: 'PATCH',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(change),
-    });
+    const headers = json === undefined ? undefined : { 'content-type': 'application/json' };
+    const { statusCode, body } = await this.client.request({ path, method, headers, body: json });
     const text = await body.text();
     return { startMs, endMs: performance.now() - this.origin, status: statusCode, body: text };
   }

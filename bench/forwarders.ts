@@ -9,17 +9,25 @@ export interface Forwarder {
   /** Human label for the table. */
   label: string;
   /** Start it in front of `upstream` ("host:port"); resolves with its URL and a stop. */
-  start(upstream: string): Promise<{ url: string; stop(): Promise<void> }>;
+  start(upstream: string): Promise<RunningForwarder>;
+}
+
+/** A started forwarder: where to send the load, and its process, whose CPU time is measured. */
+export interface RunningForwarder {
+  url: string;
+  /** The forwarder's process id; undefined when there is no forwarder process (direct). */
+  pid: number | undefined;
+  stop(): Promise<void>;
 }
 
 /** Start a reference forwarder script as a child pinned to the forwarder CPU. */
-async function startReference(script: string, upstream: string): Promise<{ url: string; stop(): Promise<void> }> {
+async function startReference(script: string, upstream: string): Promise<RunningForwarder> {
   const task: ReferenceTask = { upstream };
   const child = spawnNode(benchScript(script), [JSON.stringify(task)], { cpu: CPU.forwarder });
   try {
     const message = await waitForMessage(child, script, 10_000);
     if (message.type !== 'ready') throw new Error(`${script}: expected ready, got ${message.type}`);
-    return { url: `http://${message.addresses[0]}`, stop: () => stopChild(child) };
+    return { url: `http://${message.addresses[0]}`, pid: child.pid, stop: () => stopChild(child) };
   } catch (err) {
     await stopChild(child);
     throw err;
@@ -30,7 +38,7 @@ async function startReference(script: string, upstream: string): Promise<{ url: 
 export const direct: Forwarder = {
   id: 'direct',
   label: 'direct upstream',
-  start: async (upstream) => ({ url: `http://${upstream}`, stop: async () => {} }),
+  start: async (upstream) => ({ url: `http://${upstream}`, pid: undefined, stop: async () => {} }),
 };
 
 /** The bare undici forwarder: the Node ceiling switchyard is judged against. */
@@ -53,6 +61,6 @@ export const switchyard: Forwarder = {
   label: 'switchyard',
   start: async (upstream) => {
     const running = await startSwitchyard('blue', { blue: [upstream] });
-    return { url: running.proxyUrl, stop: running.stop };
+    return { url: running.proxyUrl, pid: running.pid, stop: running.stop };
   },
 };

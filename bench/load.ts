@@ -1,5 +1,6 @@
 import { createHistogram } from 'node:perf_hooks';
 import autocannon from 'autocannon';
+import { clockTicks, startCpuWindow, type CpuWindow } from './cpu-time.js';
 
 /** One load run: autocannon at fixed concurrency after a warm-up. */
 export interface LoadTask {
@@ -8,6 +9,8 @@ export interface LoadTask {
   pipelining: number;
   seconds: number;
   warmupSeconds: number;
+  /** A process (the forwarder) whose CPU time to measure over the measured window. */
+  cpuPid?: number;
 }
 
 /** What one load run measured (latencies in milliseconds). */
@@ -22,6 +25,8 @@ export interface LoadResult {
   timeouts: number;
   non2xx: number;
   seconds: number;
+  /** `cpuPid`'s CPU time over the measured window; null when not asked for or /proc is missing. */
+  cpu: CpuWindow | null;
 }
 
 /**
@@ -31,6 +36,7 @@ export interface LoadResult {
  */
 export async function runLoad(task: LoadTask): Promise<LoadResult> {
   const micros = createHistogram();
+  const ticks = task.cpuPid !== undefined ? clockTicks() : 0;
   const instance = autocannon({
     url: task.url,
     connections: task.connections,
@@ -39,10 +45,20 @@ export async function runLoad(task: LoadTask): Promise<LoadResult> {
     timeout: 10,
     warmup: task.warmupSeconds > 0 ? { connections: task.connections, duration: task.warmupSeconds } : undefined,
   });
-  // The warm-up runs on its own tracker, so only measured responses arrive here.
-  instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) =>
-    micros.record(Math.max(1, Math.round(ms * 1000))),
-  );
+  // The warm-up runs on its own tracker, so only measured responses arrive here, and this
+  // tracker's 'start' and 'done' bound the measured window (fresh connections open after 'start').
+  let responses = 0;
+  instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => {
+    responses++;
+    micros.record(Math.max(1, Math.round(ms * 1000)));
+  });
+  let cpu: CpuWindow | null = null;
+  if (task.cpuPid !== undefined) {
+    const pid = task.cpuPid;
+    let window: ReturnType<typeof startCpuWindow> | undefined;
+    instance.once('start', () => void (window = startCpuWindow(pid, ticks)));
+    instance.once('done', () => void (cpu = window?.end(responses) ?? null));
+  }
   const result = await instance;
   return {
     reqPerSec: result.requests.average,
@@ -55,5 +71,6 @@ export async function runLoad(task: LoadTask): Promise<LoadResult> {
     timeouts: result.timeouts,
     non2xx: result.non2xx,
     seconds: result.duration,
+    cpu,
   };
 }

@@ -10,8 +10,9 @@ import { renderReport, writeResults, type ScenarioReport } from './report.js';
 import { failedReport, type Scenario } from './scenario.js';
 import { describeRun, readSettings } from './settings.js';
 import { switchLatency } from './switch-latency.js';
+import { targetKill } from './target-kill.js';
 
-const SCENARIOS: Scenario[] = [overhead, switchLatency];
+const SCENARIOS: Scenario[] = [overhead, switchLatency, targetKill];
 
 /** Run one scenario, turning a throw into a failed report so the others still run. */
 async function runScenario(scenario: Scenario, settings: ReturnType<typeof readSettings>): Promise<ScenarioReport> {

@@ -54,5 +54,6 @@ export function describeRun(s: BenchSettings): RunMeta {
     pinning: canPin() ? 'taskset: forwarder on CPU 0, load + upstreams on CPU 1' : 'none (taskset unavailable)',
     'overhead run': `${s.connections} connections, pipelining 1, ${s.warmupSeconds} s warm-up + ${s.seconds} s, ${s.rounds} round(s)`,
     'switch run': `32 request loops, 1 s warm-up, switch after ${s.switchPhaseSeconds} s, back after ${s.switchPhaseSeconds} s more`,
+    'target-kill run': '32 request loops, 1 s warm-up, one of two targets killed after 2 s, 3 s more; retries 5, then 0',
   };
 }

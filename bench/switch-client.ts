@@ -22,6 +22,8 @@ export interface ColourLog {
   /** HTTP status, 0 when the request failed without one. */
   status: Uint16Array;
   colour: Uint8Array;
+  /** 1 + index of the answering target in the loops' `targets` list; 0 when not tracked or unknown. */
+  target: Uint8Array;
   /** Failure message → how many times. */
   errors: Record<string, number>;
 }
@@ -34,6 +36,7 @@ export function createLog(capacity: number): ColourLog {
     doneMs: new Float64Array(capacity),
     status: new Uint16Array(capacity),
     colour: new Uint8Array(capacity),
+    target: new Uint8Array(capacity),
     errors: {},
   };
 }
@@ -41,7 +44,9 @@ export function createLog(capacity: number): ColourLog {
 /** The log cut to the requests actually made. */
 export function trimLog(log: ColourLog): ColourLog {
   const n = log.count;
-  return { ...log, sentMs: log.sentMs.slice(0, n), doneMs: log.doneMs.slice(0, n), status: log.status.slice(0, n), colour: log.colour.slice(0, n) };
+  return {
+    ...log, sentMs: log.sentMs.slice(0, n), doneMs: log.doneMs.slice(0, n), status: log.status.slice(0, n), colour: log.colour.slice(0, n), target: log.target.slice(0, n),
+  };
 }
 
 /** How long the loops run: they stop on their own at `deadlineMs` or after `capacity` requests. */
@@ -51,8 +56,21 @@ export interface LoopControl {
   deadlineMs: number;
 }
 
-/** One request loop: send, wait for the whole answer, log it, repeat until time or room runs out. */
-async function loop(pool: Pool, log: ColourLog, control: LoopControl): Promise<void> {
+/** Which of `targets` answered, from a demo body `{"upstream":…,"target":"127.0.0.1:PORT"}`: 1 + index, 0 if none. */
+export function targetCode(body: string, targets: readonly string[]): number {
+  try {
+    const parsed = JSON.parse(body) as { target?: unknown };
+    return targets.indexOf(String(parsed.target)) + 1;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * One request loop: send, wait for the whole answer, log it, repeat until time or room runs out.
+ * With `targets`, the (small) body is read to log which target answered; otherwise it is dumped.
+ */
+async function loop(pool: Pool, log: ColourLog, control: LoopControl, targets: readonly string[] | undefined): Promise<void> {
   const capacity = log.sentMs.length;
   for (;;) {
     const sent = performance.now() - control.origin;
@@ -61,7 +79,8 @@ async function loop(pool: Pool, log: ColourLog, control: LoopControl): Promise<v
     log.sentMs[slot] = sent;
     try {
       const { statusCode, headers, body } = await pool.request({ path: '/', method: 'GET' });
-      await body.dump();
+      if (targets === undefined) await body.dump();
+      else log.target[slot] = targetCode(await body.text(), targets);
       log.status[slot] = statusCode;
       log.colour[slot] = colourCode(headers['x-upstream']);
     } catch (err) {
@@ -77,7 +96,7 @@ export function clientPool(url: string, loops: number): Pool {
   return new Pool(url, { connections: loops, pipelining: 1, headersTimeout: 10_000, bodyTimeout: 10_000 });
 }
 
-/** Drive the pool with `loops` concurrent request loops until they stop by themselves. */
-export async function runColourLoops(pool: Pool, loops: number, log: ColourLog, control: LoopControl): Promise<void> {
-  await Promise.all(Array.from({ length: loops }, () => loop(pool, log, control)));
+/** Drive the pool with `loops` concurrent request loops until they stop by themselves; `targets`: see `loop`. */
+export async function runColourLoops(pool: Pool, loops: number, log: ColourLog, control: LoopControl, targets?: readonly string[]): Promise<void> {
+  await Promise.all(Array.from({ length: loops }, () => loop(pool, log, control, targets)));
 }

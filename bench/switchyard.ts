@@ -14,18 +14,28 @@ export const SERVICE = 'example-service';
 export interface RunningSwitchyard {
   proxyUrl: string;
   adminUrl: string;
+  /** The switchyard process (taskset execs node in place, so this is node's pid). */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
 /** Upstream name → its target addresses ("127.0.0.1:PORT"). */
 export type UpstreamTargets = Record<string, string[]>;
 
+/** Optional parts of the bench config; left out, switchyard's defaults apply. */
+export interface ConfigOptions {
+  /** The service's `retries` (switchyard's default is 5). */
+  retries?: number;
+  /** Upstream name → its `healthchecks` block (Kong's field names, SPEC 5). */
+  healthchecks?: Record<string, unknown>;
+}
+
 const BUILT_CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const READY_TRIES = 100;
 const READY_INTERVAL_MS = 100;
 
 /** The bench config: one service on "/" sending everything to `host`. */
-export function configYaml(proxyPort: number, adminPort: number, host: string, upstreams: UpstreamTargets): string {
+export function configYaml(proxyPort: number, adminPort: number, host: string, upstreams: UpstreamTargets, options: ConfigOptions = {}): string {
   const lines = [
     'proxy:',
     `  listen: ["127.0.0.1:${proxyPort}"]`,
@@ -34,6 +44,7 @@ export function configYaml(proxyPort: number, adminPort: number, host: string, u
     'services:',
     `  - name: ${SERVICE}`,
     `    host: ${host}`,
+    ...(options.retries !== undefined ? [`    retries: ${options.retries}`] : []),
     '    routes:',
     '      - name: example-route',
     '        paths: ["/"]',
@@ -42,6 +53,9 @@ export function configYaml(proxyPort: number, adminPort: number, host: string, u
   for (const [name, targets] of Object.entries(upstreams)) {
     const list = targets.map((t) => `{ target: "${t}" }`).join(', ');
     lines.push(`  - name: ${name}`, `    targets: [${list}]`);
+    // JSON is YAML flow syntax, so a block given as an object can be written on one line.
+    const hc = options.healthchecks?.[name];
+    if (hc !== undefined) lines.push(`    healthchecks: ${JSON.stringify(hc)}`);
   }
   return lines.join('\n') + '\n';
 }
@@ -78,7 +92,7 @@ async function waitReady(adminUrl: string, exited: () => boolean, logFile: strin
 }
 
 /** Start `switchyard start -c <temp config>` pinned to the forwarder CPU; resolve when ready. */
-export async function startSwitchyard(host: string, upstreams: UpstreamTargets): Promise<RunningSwitchyard> {
+export async function startSwitchyard(host: string, upstreams: UpstreamTargets, options: ConfigOptions = {}): Promise<RunningSwitchyard> {
   const cli = cliPath();
   assertCliBuilt(cli);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-bench-'));
@@ -86,7 +100,7 @@ export async function startSwitchyard(host: string, upstreams: UpstreamTargets):
   const forget = atExit(removeDir);
   const [proxyPort, adminPort] = [await reservePort(), await reservePort()];
   const configFile = path.join(dir, 'switchyard.yaml');
-  fs.writeFileSync(configFile, configYaml(proxyPort, adminPort, host, upstreams));
+  fs.writeFileSync(configFile, configYaml(proxyPort, adminPort, host, upstreams, options));
   // Its JSON log goes to a file: a pipe nobody reads would stall it, and the tail explains failures.
   const logFile = path.join(dir, 'switchyard.log');
   const logFd = fs.openSync(logFile, 'w');
@@ -104,5 +118,5 @@ export async function startSwitchyard(host: string, upstreams: UpstreamTargets):
     await stop();
     throw err;
   }
-  return { proxyUrl: `http://127.0.0.1:${proxyPort}`, adminUrl, stop };
+  return { proxyUrl: `http://127.0.0.1:${proxyPort}`, adminUrl, pid: child.pid, stop };
 }

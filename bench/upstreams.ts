@@ -6,6 +6,8 @@ import type { UpstreamTask } from './upstream-process.js';
 export interface UpstreamGroup {
   /** "127.0.0.1:PORT" per requested colour, in request order. */
   addresses: string[];
+  /** The child's process id (node's: taskset execs it in place), for a scenario that kills it. */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -16,7 +18,7 @@ export async function startUpstreams(colours: string[]): Promise<UpstreamGroup> 
   try {
     const message = await waitForMessage(child, 'upstream-process', 10_000);
     if (message.type !== 'ready') throw new Error(`upstream-process: expected ready, got ${message.type}`);
-    return { addresses: message.addresses, stop: () => stopChild(child) };
+    return { addresses: message.addresses, pid: child.pid, stop: () => stopChild(child) };
   } catch (err) {
     await stopChild(child);
     throw err;
