@@ -61,17 +61,18 @@ async function start(args: string[]): Promise<number> {
     options: {
       config: { type: 'string', short: 'c', default: 'config/switchyard.yaml' },
       demo: { type: 'boolean', default: false },
+      state: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
-    process.stdout.write('usage: switchyard start [-c FILE] [--demo]\n');
+    process.stdout.write('usage: switchyard start [-c FILE] [--demo] [--state FILE]\n  --state FILE  where to keep admin changes when the config file is read-only (default: FILE.state.json beside it)\n');
     return 0;
   }
   const log = createLogger();
   const file = values.config!;
+  // Validate first, so that a bad file prints FILE:LINE:COL lines just as `validate` does.
   const result = await loadConfigFile(file);
-  for (const w of result.warnings) log.warn(formatDiagnostic(w));
   if (!result.ok) {
     for (const e of result.errors) process.stderr.write(`${formatDiagnostic(e)}\n`);
     log.error({ file, errors: result.errors.length }, 'config is not valid; not starting');
@@ -81,7 +82,7 @@ async function start(args: string[]): Promise<number> {
   if (demo.length > 0) log.info({ upstreams: demo.map((d) => `${d.colour} ${d.address}`) }, 'demo upstreams started');
   let app: App;
   try {
-    app = await App.start({ config: result.config, source: file, log });
+    app = await App.start({ configPath: file, statePath: values.state, log });
   } catch (err) {
     await closeDemoUpstreams(demo);
     process.stderr.write(`switchyard: ${(err as Error).message}\n`);

@@ -38,23 +38,24 @@ export class Switchboard {
 
   constructor(private readonly runtime: Runtime, private readonly log: Logger) {}
 
-  /** Change a service's config and apply it; a change of host is a switch. */
-  change(name: string, edit: (svc: Draft<Service>) => void, event: HistoryEvent, by: string, detail?: string): Snapshot {
+  /** Change a service's config and apply it; `event` undefined: a bookkeeping change, not in the history. */
+  change(name: string, edit: (svc: Draft<Service>) => void, event: HistoryEvent | undefined, by: string, detail?: string): Snapshot {
     const before = this.service(name);
     const next = editConfig(this.runtime.current.config, (draft) => edit(draft.services.find((s) => s.name === name)!));
     const snap = this.runtime.apply(next);
     const after = snap.config.services.find((s) => s.name === name)!;
     if (after.host !== before.host && after.split === undefined) this.previousHost.set(name, before.host);
-    this.record(name, event, by, detail);
+    if (event !== undefined) this.record(name, event, by, detail);
     return snap;
   }
 
-  /** Send all of a service's traffic to `host` (an upstream) at once, removing any split. */
+  /** Send all of a service's traffic to `host` (an upstream) at once, ending any split or rollout. */
   switchTo(name: string, host: string, by: string, event: HistoryEvent = 'switch', detail?: string): Snapshot {
     this.requireUpstream(host);
     return this.change(name, (s) => {
       s.host = host;
       delete s.split;
+      delete s.rollout;
     }, event, by, detail);
   }
 

@@ -1,4 +1,6 @@
+import type { ConfigStore } from '../config/store.js';
 import type { Logger } from '../log.js';
+import type { Reloader } from '../reloader.js';
 import type { RolloutController } from '../rollout/controller.js';
 import type { Runtime } from '../runtime.js';
 import type { Switchboard } from '../switchboard.js';
@@ -13,4 +15,7 @@ export interface AdminContext {
   readonly startedAt: number;
   /** Where the running config came from (a file path, or "inline"). */
   readonly source: string;
+  /** The config file and where admin changes are kept; undefined for an in-memory config. */
+  readonly store?: ConfigStore;
+  readonly reloader?: Reloader;
 }

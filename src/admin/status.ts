@@ -18,14 +18,18 @@ function status(ctx: AdminContext): Record<string, unknown> {
     upstreams[up.name] = { healthy: members.filter((m) => m.member.healthy).length, total: members.length };
   }
   const dead = [...snap.services.values()].filter((s) => !s.upstreams.some((u) => u.pool.hasHealthy()));
+  const reload = ctx.reloader?.status;
+  const rejected = reload?.last?.result === 'rejected';
   return {
-    status: dead.length > 0 ? 'fail' : 'pass',
+    status: dead.length > 0 ? 'fail' : rejected ? 'warn' : 'pass',
     version: ctx.version,
     description: 'switchyard',
     details: {
       generation: snap.generation,
       config_hash: snap.hash,
       config_source: ctx.source,
+      admin_changes: ctx.store?.describe() ?? 'kept in memory only',
+      last_reload: reload?.last ?? null,
       uptime_seconds: Math.round((Date.now() - ctx.startedAt) / 1000),
       upstreams,
       ...(dead.length > 0 ? { services_without_healthy_targets: dead.map((s) => s.name) } : {}),

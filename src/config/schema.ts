@@ -171,6 +171,32 @@ const sticky = object({ header: headerName.optional(), cookie: cookieName.option
   exactlyOne(['header', 'cookie', 'ip']),
 );
 
+// A rollout in progress, written back by switchyard so that it survives a restart (SPEC 7).
+const rolloutSteps = array(integer({ min: 1, max: 100 }), { minItems: 1 }).refine((steps, report) => {
+  const ok = steps.every((s, i) => i === 0 || s > steps[i - 1]) && steps[steps.length - 1] === 100;
+  if (!ok) report('expected increasing percents ending at 100, e.g. [10, 25, 50, 100]');
+});
+const rollout = object({
+  to: upstreamName,
+  steps: rolloutSteps,
+  interval: integer({ min: 50, max: 86_400_000 }).describe('Milliseconds per step.'),
+  analysis: object({
+    max_error_rate: number({ min: 0, max: 1 }).default(0.01),
+    max_p99_ms: number({ min: 0, max: 3_600_000 }).default(500),
+    min_requests: integer({ min: 0, max: 1e9 }).default(100),
+  }).default({}),
+  failure_threshold: integer({ min: 1, max: 1000 }).default(2),
+  on_failure: enumOf(['rollback', 'pause']).default('rollback'),
+  gate: enumOf(['auto', 'manual']).default('auto'),
+  max_inconclusive: integer({ min: 1, max: 1000 }).default(5),
+  on_restart: enumOf(['resume', 'pause']).default('resume').describe('After a restart: carry on from the step, or hold for a person.'),
+  state: enumOf(['running', 'paused']).default('running'),
+  step: integer({ min: 1, max: 100 }).default(1).describe('1-based index into steps.'),
+  failures: integer({ min: 0, max: 1000 }).default(0),
+  reason: string().optional(),
+  started_at: string().optional(),
+});
+
 const serviceFields = object(
   {
     name,
@@ -187,6 +213,7 @@ const serviceFields = object(
     overrides: array(override).optional().describe('switchyard extension: pin matching requests to an upstream.'),
     sticky: sticky.optional().describe('switchyard extension: keep a client on its upstream during a split.'),
     failover: boolean().default(true).describe('Fail over to the other upstream of a split when one has no healthy target.'),
+    rollout: rollout.optional().describe('switchyard writes this while a rollout runs; delete it to drop the rollout.'),
   },
   { unknown: 'warn', alsoKnown: ['url'] },
 );
@@ -234,5 +261,7 @@ export type UpstreamTarget = Upstream['targets'][number];
 export type Healthchecks = Upstream['healthchecks'];
 /** A service override: requests with this header or cookie value go to `upstream`. */
 export type Override = NonNullable<Service['overrides']>[number];
+/** A rollout in progress, as kept in the config. */
+export type RolloutBlock = NonNullable<Service['rollout']>;
 /** How a service keeps a client on its upstream during a split. */
 export type Sticky = NonNullable<Service['sticky']>;

@@ -3,6 +3,9 @@ import { ConflictError, NotFoundError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { Switchboard } from '../switchboard.js';
 import { RolloutEngine, type Judgement, type RolloutPlan } from './engine.js';
+import type { Draft } from '../config/edit.js';
+import type { Config, RolloutBlock } from '../config/schema.js';
+import { blockOf, fromBlock } from './plan.js';
 import { windowBetween, type Reading } from './window.js';
 
 /** A rollout in progress (or the last one of a service), with what drives it. */
@@ -72,6 +75,32 @@ export class RolloutController {
     return e;
   }
 
+  /** At start-up: take up the rollouts a config carries, from their saved step. */
+  restore(config: Config): void {
+    for (const svc of config.services) {
+      if (!svc.rollout || this.active(svc.name)) continue;
+      const { plan, progress } = fromBlock(svc.name, svc.host, svc.rollout);
+      const engine = RolloutEngine.restore(plan, progress, this.runtime.clock.now());
+      const live: Live = { engine, reading: this.reading(plan.to), applied: engine.weight() };
+      this.rollouts.set(svc.name, live);
+      this.switchboard.note(svc.name, engine.state === 'paused' ? 'rollout_paused' : 'rollout_resumed', 'restart', `restored at step ${engine.step + 1} (${engine.weight()}% to ${plan.to})`);
+      this.apply(live, 'restart');
+    }
+  }
+
+  /** After a hand edit on disk: a rollout whose block was removed stops, leaving traffic as the file says. */
+  reconcile(config: Config): void {
+    for (const [service, live] of this.rollouts) {
+      if (live.engine.done) continue;
+      const svc = config.services.find((s) => s.name === service);
+      if (svc?.rollout) continue;
+      if (live.timer) this.runtime.clock.clearTimeout(live.timer);
+      live.timer = undefined;
+      live.engine.abort(this.runtime.clock.now(), 'removed from the config file by hand; traffic is as the file says');
+      if (svc) this.switchboard.note(service, 'rollout_aborted', 'config file', live.engine.reason);
+    }
+  }
+
   /** Stop every timer (shutdown). Rollouts stay as they are. */
   close(): void {
     for (const live of this.rollouts.values()) if (live.timer) this.runtime.clock.clearTimeout(live.timer);
@@ -91,22 +120,17 @@ export class RolloutController {
     this.apply(live, 'rollout');
   }
 
-  /** Make the service's traffic match the engine, record it, and arm the next window's timer. */
+  /**
+   * Make the service's config match the engine (split and saved progress), record it,
+   * and arm the next window's timer. Ends go through the switchboard as switches.
+   */
   private apply(live: Live, by: string, startDetail?: string): void {
     const e = live.engine;
     const { service, from, to } = e.plan;
     if (e.state === 'succeeded') this.switchboard.switchTo(service, to, by, 'rollout_succeeded', e.reason);
     else if (e.state === 'aborted') this.switchboard.switchTo(service, from, by, 'rollout_aborted', e.reason);
     else if (e.state === 'rolled_back') this.switchboard.switchTo(service, from, by, 'rollout_rolled_back', e.reason);
-    else if (e.weight() !== live.applied) {
-      const weight = e.weight();
-      const first = live.applied < 0;
-      // The new upstream goes last, so sticky clients only ever move to it (see Split).
-      this.switchboard.change(service, (s) => {
-        s.split = { [from]: 100 - weight, [to]: weight };
-      }, first ? 'rollout_started' : 'rollout_step', by, first ? startDetail : `step ${e.step + 1}: ${weight}% to ${to}`);
-      live.applied = weight;
-    }
+    else this.save(live, by, startDetail);
     if (live.timer) this.runtime.clock.clearTimeout(live.timer);
     live.timer = undefined;
     if (e.nextJudgementAt !== undefined) {
@@ -114,9 +138,33 @@ export class RolloutController {
     }
   }
 
+  /** Write the live rollout's split and progress into the config (a new snapshot only if they changed). */
+  private save(live: Live, by: string, startDetail?: string): void {
+    const e = live.engine;
+    const { service, from, to } = e.plan;
+    const weight = e.weight();
+    // The new upstream goes last, so sticky clients only ever move to it (see Split).
+    const split = { [from]: 100 - weight, [to]: weight };
+    const block = blockOf(e);
+    const current = this.runtime.current.config.services.find((s) => s.name === service);
+    if (current && same(current.split, split) && same(current.rollout, block)) return;
+    const stepped = weight !== live.applied;
+    const event = live.applied < 0 ? 'rollout_started' : stepped ? 'rollout_step' : undefined;
+    const detail = live.applied < 0 ? startDetail : `step ${e.step + 1}: ${weight}% to ${to}`;
+    this.switchboard.change(service, (s) => {
+      s.split = split;
+      s.rollout = block as Draft<RolloutBlock>;
+    }, event, by, detail);
+    live.applied = weight;
+  }
+
   private reading(upstream: string): Reading {
     return this.runtime.traffic.get(upstream).read();
   }
+}
+
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 function describe(j: Judgement): string {

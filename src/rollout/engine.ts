@@ -20,6 +20,17 @@ export interface RolloutPlan {
   readonly gate: 'auto' | 'manual';
   /** Consecutive inconclusive judgements (too little traffic) before the rollout pauses for a person. */
   readonly maxInconclusive: number;
+  /** After a restart: carry on from the saved step, or hold for a person. */
+  readonly onRestart: 'resume' | 'pause';
+}
+
+/** What is saved of a live rollout so that it survives a restart. */
+export interface SavedProgress {
+  readonly step: number;
+  readonly state: 'running' | 'paused';
+  readonly failures: number;
+  readonly startedAt: number;
+  readonly reason?: string;
 }
 
 /** The new upstream's traffic in one judged window. */
@@ -78,6 +89,27 @@ export class RolloutEngine {
   constructor(readonly plan: RolloutPlan, now: number) {
     this.startedAt = now;
     this.enterStep(0, now);
+  }
+
+  /** A rollout saved before a restart, continued (or held, per plan.onRestart) from its step. */
+  static restore(plan: RolloutPlan, saved: SavedProgress, now: number): RolloutEngine {
+    const e = new RolloutEngine(plan, saved.startedAt);
+    e.failures = saved.failures;
+    e.step = Math.min(saved.step, plan.steps.length - 1);
+    if (saved.state === 'paused' || plan.onRestart === 'pause') {
+      e.state = 'paused';
+      e.reason = saved.state === 'paused' ? (saved.reason ?? 'paused') : 'restarted with on_restart: pause; resume to continue';
+      e.nextJudgementAt = undefined;
+    } else {
+      e.enterStep(e.step, now);
+    }
+    return e;
+  }
+
+  /** What to save of this rollout while it is live. */
+  progress(): SavedProgress | undefined {
+    if (this.state !== 'running' && this.state !== 'paused') return undefined;
+    return { step: this.step, state: this.state, failures: this.failures, startedAt: this.startedAt, reason: this.reason || undefined };
   }
 
   /** Percent of traffic on `plan.to` now: 0 once rolled back or aborted. */

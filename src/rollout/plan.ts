@@ -1,5 +1,6 @@
 import { BadInputError } from '../errors.js';
-import type { RolloutPlan } from './engine.js';
+import type { RolloutBlock } from '../config/schema.js';
+import type { RolloutEngine, RolloutPlan, SavedProgress } from './engine.js';
 
 /** Defaults for a rollout request's optional fields. */
 export const PLAN_DEFAULTS = {
@@ -10,9 +11,10 @@ export const PLAN_DEFAULTS = {
   on_failure: 'rollback',
   gate: 'auto',
   max_inconclusive: 5,
+  on_restart: 'resume',
 } as const;
 
-const PLAN_KEYS = new Set(['to', 'steps', 'interval', 'analysis', 'failure_threshold', 'on_failure', 'gate', 'max_inconclusive', 'force']);
+const PLAN_KEYS = new Set(['to', 'steps', 'interval', 'analysis', 'failure_threshold', 'on_failure', 'gate', 'max_inconclusive', 'on_restart', 'force']);
 const ANALYSIS_KEYS = new Set(['max_error_rate', 'max_p99_ms', 'min_requests']);
 const MIN_INTERVAL_MS = 50;
 
@@ -46,6 +48,7 @@ export function parsePlan(service: string, from: string, body: Record<string, un
     onFailure: oneOf(body.on_failure ?? d.on_failure, 'on_failure', ['rollback', 'pause'] as const),
     gate: oneOf(body.gate ?? d.gate, 'gate', ['auto', 'manual'] as const),
     maxInconclusive: int(body.max_inconclusive ?? d.max_inconclusive, 'max_inconclusive', 1, 1000),
+    onRestart: oneOf(body.on_restart ?? d.on_restart, 'on_restart', ['resume', 'pause'] as const),
   };
 }
 
@@ -95,4 +98,48 @@ function oneOf<const V extends string>(value: unknown, field: string, allowed: r
 
 function bad(field: string, message: string): never {
   throw new BadInputError(`${field}: ${message}`, { [field]: message });
+}
+
+/** A live rollout as it is written into the service's config (`rollout:`), to survive a restart. */
+export function blockOf(e: RolloutEngine): RolloutBlock | undefined {
+  const progress = e.progress();
+  if (progress === undefined) return undefined;
+  const p = e.plan;
+  return {
+    to: p.to,
+    steps: [...p.steps],
+    interval: p.intervalMs,
+    analysis: { max_error_rate: p.analysis.maxErrorRate, max_p99_ms: p.analysis.maxP99Ms, min_requests: p.analysis.minRequests },
+    failure_threshold: p.failureThreshold,
+    on_failure: p.onFailure,
+    gate: p.gate,
+    max_inconclusive: p.maxInconclusive,
+    on_restart: p.onRestart,
+    state: progress.state,
+    step: progress.step + 1,
+    failures: progress.failures,
+    ...(progress.reason ? { reason: progress.reason } : {}),
+    started_at: new Date(progress.startedAt).toISOString(),
+  };
+}
+
+/** The plan and progress of a rollout read back from a service's config. */
+export function fromBlock(service: string, from: string, b: RolloutBlock): { plan: RolloutPlan; progress: SavedProgress } {
+  const started = b.started_at === undefined ? NaN : Date.parse(b.started_at);
+  return {
+    plan: {
+      service,
+      from,
+      to: b.to,
+      steps: b.steps,
+      intervalMs: b.interval,
+      analysis: { maxErrorRate: b.analysis.max_error_rate, maxP99Ms: b.analysis.max_p99_ms, minRequests: b.analysis.min_requests },
+      failureThreshold: b.failure_threshold,
+      onFailure: b.on_failure,
+      gate: b.gate,
+      maxInconclusive: b.max_inconclusive,
+      onRestart: b.on_restart,
+    },
+    progress: { step: b.step - 1, state: b.state, failures: b.failures, startedAt: Number.isFinite(started) ? started : Date.now(), reason: b.reason },
+  };
 }

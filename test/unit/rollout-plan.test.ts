@@ -7,7 +7,7 @@ describe('parsePlan', () => {
     expect(parsePlan('s', 'blue', { to: 'green' })).toEqual({
       service: 's', from: 'blue', to: 'green', steps: [10, 25, 50, 100], intervalMs: 30_000,
       analysis: { maxErrorRate: 0.01, maxP99Ms: 500, minRequests: 100 },
-      failureThreshold: 2, onFailure: 'rollback', gate: 'auto', maxInconclusive: 5,
+      failureThreshold: 2, onFailure: 'rollback', gate: 'auto', maxInconclusive: 5, onRestart: 'resume',
     });
   });
 
