@@ -1,4 +1,4 @@
-import { type Document, isMap, isSeq } from 'yaml';
+import { type Document, isCollection, isMap, isNode, isScalar, isSeq } from 'yaml';
 import type { Config } from './schema.js';
 
 /** Service fields the admin API and rollouts change; everything else only a person edits. */
@@ -50,13 +50,28 @@ export function applyToDocument(doc: Document, overlay: Overlay): void {
     if (doc.hasIn(['services', i, 'url'])) expandUrl(doc, i);
     for (const [field, value] of Object.entries(fields)) {
       if (value === null || value === undefined) doc.deleteIn(['services', i, field]);
-      else doc.setIn(['services', i, field], doc.createNode(value, { flow: field === 'split' }));
+      else setKeepingComments(doc, ['services', i, field], value, field === 'split');
     }
   }
   for (const [name, { targets }] of Object.entries(overlay.upstreams)) {
     const i = indexByName(doc, 'upstreams', name);
-    if (i >= 0) doc.setIn(['upstreams', i, 'targets'], doc.createNode(targets));
+    if (i >= 0) setKeepingComments(doc, ['upstreams', i, 'targets'], targets, false);
   }
+}
+
+/** Set a value at `path`; a scalar keeps its node (and so its comments), a new node takes over the old one's comments. */
+function setKeepingComments(doc: Document, path: (string | number)[], value: unknown, flow: boolean): void {
+  const old = doc.getIn(path, true);
+  if (isScalar(old) && (value === null || typeof value !== 'object')) {
+    old.value = value;
+    return;
+  }
+  const node = doc.createNode(value, { flow: flow || (isCollection(old) && old.flow === true) });
+  if (isNode(old)) {
+    node.comment = old.comment;
+    node.commentBefore = old.commentBefore;
+  }
+  doc.setIn(path, node);
 }
 
 function indexByName(doc: Document, list: string, name: string): number {

@@ -17,6 +17,9 @@ interface StateFile {
   overlay: Overlay;
 }
 
+/** Keep written YAML close to how people write it: `[a, b]`, no folding of long lines. */
+const YAML_OUTPUT = { flowCollectionPadding: false, lineWidth: 0 } as const;
+
 /** A hash of file contents, to tell our own writes and unchanged files apart. */
 export function textHash(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -127,7 +130,7 @@ export class ConfigStore {
     if (this.mode === 'file' && !isEmpty(overlay)) {
       const doc = parseDocument(this.text, { merge: true });
       applyToDocument(doc, overlay);
-      const text = doc.toString();
+      const text = doc.toString(YAML_OUTPUT);
       try {
         await this.writeFile(text);
         this.text = text;
@@ -166,7 +169,7 @@ export class ConfigStore {
   private withOverlay(text: string, overlay: Overlay): ParseResult {
     const doc = parseDocument(text, { merge: true });
     applyToDocument(doc, overlay);
-    return parseConfig(doc.toString(), this.statePath, this.env);
+    return parseConfig(doc.toString(YAML_OUTPUT), this.statePath, this.env);
   }
 }
 
