@@ -31,7 +31,9 @@ describe('gradual rollouts', () => {
     return { status: res.statusCode, json: (await res.body.json()) as Json };
   };
   const rollout = (sy: Running) => admin(sy, 'GET', '/services/svc/rollout').then((r) => r.json);
-  const fast = { steps: [10, 25, 50, 100], interval: '300ms', analysis: { min_requests: 20, max_error_rate: 0.01, max_p99_ms: 1000 } };
+  // Short windows; on a loaded machine a window may see too little traffic, which only delays a step.
+  const fast = { steps: [10, 25, 50, 100], interval: '300ms', analysis: { min_requests: 10, max_error_rate: 0.01, max_p99_ms: 1000 }, max_inconclusive: 50 };
+  const decided = (judgements: Json[]) => judgements.filter((j) => j.verdict !== 'inconclusive');
 
   it('walks 10 → 25 → 50 → 100 under load with zero errors, judging each step', async () => {
     const sy = await start();
@@ -45,10 +47,11 @@ describe('gradual rollouts', () => {
     const result = await load.stop();
     expect(failures(result)).toBe(0);
     const done = await rollout(sy);
-    expect(done.judgements.map((j: Json) => [j.weight, j.verdict])).toEqual([[10, 'pass'], [25, 'pass'], [50, 'pass']]);
+    expect(decided(done.judgements).map((j: Json) => [j.weight, j.verdict])).toEqual([[10, 'pass'], [25, 'pass'], [50, 'pass']]);
     expect((await admin(sy, 'GET', '/services/svc')).json).toMatchObject({ host: 'green', traffic: { green: 100 } });
     const events = (await admin(sy, 'GET', '/services/svc/history')).json.data.map((h: Json) => h.event);
-    expect(events).toEqual(['rollout_started', 'rollout_judgement', 'rollout_step', 'rollout_judgement', 'rollout_step', 'rollout_judgement', 'rollout_succeeded']);
+    expect(events.filter((e: string) => e !== 'rollout_judgement')).toEqual(['rollout_started', 'rollout_step', 'rollout_step', 'rollout_succeeded']);
+    expect(events.filter((e: string) => e === 'rollout_judgement').length).toBe(done.judgements.length);
   });
 
   it('rolls back on its own when green fails, leaving green at weight 0 and receiving nothing', async () => {
@@ -71,7 +74,7 @@ describe('gradual rollouts', () => {
     expect(failing.hits).toBe(after); // nothing reached green after the rollback
     const r = await rollout(sy);
     expect(r.split).toEqual({ blue: 100, green: 0 });
-    expect(r.judgements.map((j: Json) => j.verdict)).toEqual(['fail', 'fail']);
+    expect(decided(r.judgements).map((j: Json) => j.verdict)).toEqual(['fail', 'fail']);
     expect(r.reason).toMatch(/error rate 1 above max_error_rate 0.01/);
     expect((await admin(sy, 'GET', '/services/svc')).json).toMatchObject({ host: 'blue', traffic: { blue: 100 } });
     // Green's own 500s reached clients only during the 10% step: blue answered everything else.
