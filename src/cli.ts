@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { App } from './app.js';
+import type { App } from './app.js';
 import { formatDiagnostic, loadConfigFile } from './config/parse.js';
+import { CLIENT_USAGE, findClientCommand, runClientCommand } from './client/commands.js';
 import { closeDemoUpstreams, startDemoUpstreams } from './demo/upstreams.js';
 import { createLogger } from './log.js';
 import { VERSION } from './version.js';
@@ -12,12 +13,18 @@ Usage:
   switchyard start [-c FILE] [--demo]   run the proxy (default config: config/switchyard.yaml);
                                         --demo also starts demo upstreams (blue 9001, 9002; green 9101, 9102)
   switchyard validate FILE              check a config: exit 0, or print FILE:LINE:COL message and exit 1
-  switchyard --version | --help
+${CLIENT_USAGE}  switchyard --version | --help
+
+The status, switch, rollout and rollback commands call the admin API (--admin URL, --token TOKEN,
+-c FILE, --json); \`switchyard COMMAND --help\` tells more. They exit 0 on success, 1 on a refusal
+or failure (the server's message is printed), 2 when the admin API cannot be reached.
 `;
 
 /** Run a CLI command; resolves with the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  const client = findClientCommand(command);
+  if (client) return runClientCommand(client, rest);
   switch (command) {
     case 'start':
       return start(rest);
@@ -82,6 +89,8 @@ async function start(args: string[]): Promise<number> {
   if (demo.length > 0) log.info({ upstreams: demo.map((d) => `${d.colour} ${d.address}`) }, 'demo upstreams started');
   let app: App;
   try {
+    // Loaded here, not at the top, so that the client commands start quickly without the proxy's modules.
+    const { App } = await import('./app.js');
     app = await App.start({ configPath: file, statePath: values.state, log });
   } catch (err) {
     await closeDemoUpstreams(demo);
