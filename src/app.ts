@@ -1,6 +1,7 @@
 import type { AdminContext } from './admin/context.js';
 import { configRoutes } from './admin/config.js';
 import { rolloutRoutes } from './admin/rollouts.js';
+import { metricsRoutes } from './admin/metrics.js';
 import { AdminServer } from './admin/server.js';
 import { serviceRoutes } from './admin/services.js';
 import { statusRoutes } from './admin/status.js';
@@ -14,6 +15,9 @@ import { isLoopback, splitHostPort } from './net.js';
 import { loadTls, ProxyServer } from './proxy/server.js';
 import { Reloader } from './reloader.js';
 import { RolloutController } from './rollout/controller.js';
+import { systemClock } from './clock.js';
+import { Metrics } from './metrics/metrics.js';
+import { RequestStatsStore } from './metrics/request-stats.js';
 import { Runtime } from './runtime.js';
 import { Switchboard } from './switchboard.js';
 import { VERSION } from './version.js';
@@ -43,10 +47,14 @@ export class App {
   /** Bound "host:port" of the admin listener, once started. */
   adminAddress = '';
 
+  /** Undefined when `metrics.enabled` is false. */
+  readonly metrics?: Metrics;
+
   private constructor(config: Config, log: Logger, store?: ConfigStore) {
     this.log = log;
     this.store = store;
-    this.runtime = new Runtime(config);
+    const stats = config.metrics.enabled ? new RequestStatsStore() : undefined;
+    this.runtime = new Runtime(config, systemClock, stats);
     this.runtime.health.onTransition((h, reason) =>
       log.warn({ target: h.address, healthy: h.healthy, reason }, h.healthy ? 'target is healthy' : 'target is unhealthy'),
     );
@@ -56,6 +64,16 @@ export class App {
       // Admin changes (and rollout progress) are written back; a reload's own apply diffs to nothing.
       this.runtime.onApply((next) => void store.save(next.config));
       this.reloader = new Reloader(store, this.runtime, this.rollouts, log);
+    }
+    if (stats) {
+      const metrics = new Metrics({
+        runtime: this.runtime,
+        requests: stats,
+        reloads: this.reloader?.status,
+        connections: () => Object.fromEntries(this.proxies.map((p, i) => [this.proxyAddresses[i] ?? String(i), p.connections])),
+      });
+      this.switchboard.onEntry((service, entry) => metrics.event(service, entry));
+      this.metrics = metrics;
     }
     const ctx: AdminContext = {
       runtime: this.runtime,
@@ -68,7 +86,7 @@ export class App {
       store,
       reloader: this.reloader,
     };
-    const routes = [...statusRoutes(ctx), ...configRoutes(ctx), ...serviceRoutes(ctx), ...rolloutRoutes(this.switchboard, this.rollouts), ...upstreamRoutes(ctx)];
+    const routes = [...statusRoutes(ctx), ...metricsRoutes(this.metrics), ...configRoutes(ctx), ...serviceRoutes(ctx), ...rolloutRoutes(this.switchboard, this.rollouts), ...upstreamRoutes(ctx)];
     this.admin = new AdminServer(routes, { token: config.admin.token });
   }
 
@@ -104,7 +122,7 @@ export class App {
     }
     const tls = proxy.tls ? await loadTls(proxy.tls) : undefined;
     for (const address of proxy.listen) {
-      const server = new ProxyServer(this.runtime, tls);
+      const server = new ProxyServer(this.runtime, tls, this.runtime.requestStats);
       this.proxies.push(server);
       this.proxyAddresses.push(await server.listen(address));
     }

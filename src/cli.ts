@@ -76,15 +76,15 @@ async function start(args: string[]): Promise<number> {
     process.stdout.write('usage: switchyard start [-c FILE] [--demo] [--state FILE]\n  --state FILE  where to keep admin changes when the config file is read-only (default: FILE.state.json beside it)\n');
     return 0;
   }
-  const log = createLogger();
   const file = values.config!;
   // Validate first, so that a bad file prints FILE:LINE:COL lines just as `validate` does.
   const result = await loadConfigFile(file);
   if (!result.ok) {
     for (const e of result.errors) process.stderr.write(`${formatDiagnostic(e)}\n`);
-    log.error({ file, errors: result.errors.length }, 'config is not valid; not starting');
+    process.stderr.write(`switchyard: ${file} is not valid; not starting\n`);
     return 1;
   }
+  const log = createLogger(process.env.LOG_LEVEL ?? result.config.log.level);
   const demo = values.demo ? await startDemoUpstreams() : [];
   if (demo.length > 0) log.info({ upstreams: demo.map((d) => `${d.colour} ${d.address}`) }, 'demo upstreams started');
   let app: App;

@@ -3,8 +3,8 @@ import pino from 'pino';
 /** The logger every part uses: JSON lines, one per event (never one per request by default). */
 export type Logger = pino.Logger;
 
-/** A logger at `level` (default: LOG_LEVEL, else info) writing JSON lines to stdout. */
-export function createLogger(level = process.env.LOG_LEVEL ?? 'info'): Logger {
+/** A logger at `level` writing JSON lines to stdout. */
+export function createLogger(level: string): Logger {
   return pino({ level, base: { name: 'switchyard' } });
 }
 

@@ -1,5 +1,6 @@
 import type { Config } from './config/schema.js';
 import type { SnapshotSource } from './proxy/server.js';
+import type { RequestStatsStore } from './metrics/request-stats.js';
 import { TrafficRecorders } from './rollout/window.js';
 import { buildSnapshot, type Snapshot, type SnapshotDeps } from './snapshot.js';
 import { systemClock, type Clock } from './clock.js';
@@ -23,7 +24,7 @@ export class Runtime implements SnapshotSource, SnapshotDeps {
   private snapshot: Snapshot;
   private readonly listeners: ApplyListener[] = [];
 
-  constructor(config: Config, readonly clock: Clock = systemClock) {
+  constructor(config: Config, readonly clock: Clock = systemClock, readonly requestStats?: RequestStatsStore) {
     this.snapshot = buildSnapshot(config, this, 1);
     this.active = new ActiveChecker(this.health, clock);
     this.active.sync(config);

@@ -6,6 +6,7 @@ import { Router, type RouteSpec } from './proxy/router.js';
 import type { Clock } from './clock.js';
 import { PassiveMonitor, passiveEnabled } from './health/passive.js';
 import type { HealthRegistry } from './health/registry.js';
+import type { RequestStats, RequestStatsStore } from './metrics/request-stats.js';
 import type { TrafficRecorder, TrafficRecorders } from './rollout/window.js';
 import type { Target, TargetRegistry } from './targets.js';
 
@@ -36,6 +37,8 @@ export interface ServiceRuntime {
   readonly readTimeout: number;
   /** With `sticky.cookie`: the cookie to issue to clients that have none. */
   readonly stickyCookie?: string;
+  /** Per-request counters by upstream and target, resolved here so a request never looks them up by name; absent with metrics off. */
+  readonly stats?: ReadonlyMap<UpstreamRuntime, ReadonlyMap<Target, RequestStats>>;
 }
 
 /** What a matched route carries to the forwarder. */
@@ -67,6 +70,8 @@ export interface SnapshotDeps {
   readonly health: HealthRegistry;
   readonly clock: Clock;
   readonly traffic: TrafficRecorders;
+  /** Where per-request counters live; undefined when metrics are off. */
+  readonly requestStats?: RequestStatsStore;
 }
 
 /** Compile a validated config into a snapshot, borrowing live targets from the registry. */
@@ -96,7 +101,7 @@ export function buildSnapshot(config: Config, deps: SnapshotDeps, generation: nu
   const services = new Map<string, ServiceRuntime>();
   const routes: RouteSpec<RouteRuntime>[] = [];
   for (const svc of config.services) {
-    const service = compileService(svc, upstreamFor);
+    const service = compileService(svc, upstreamFor, deps.requestStats);
     services.set(svc.name, service);
     for (const r of svc.routes) {
       const target = { name: r.name ?? svc.name, service, stripPath: r.strip_path, preserveHost: r.preserve_host };
@@ -109,16 +114,23 @@ export function buildSnapshot(config: Config, deps: SnapshotDeps, generation: nu
   return { generation, hash: configHash(config), config, router: new Router(routes), services, upstreams, targets };
 }
 
-function compileService(svc: ServiceConfig, upstreamFor: (name: string, svc: ServiceConfig) => UpstreamRuntime): ServiceRuntime {
+function compileService(
+  svc: ServiceConfig,
+  upstreamFor: (name: string, svc: ServiceConfig) => UpstreamRuntime,
+  store: RequestStatsStore | undefined,
+): ServiceRuntime {
   const weights = svc.split
     ? Object.entries(svc.split).map(([name, weight]) => ({ upstream: upstreamFor(name, svc), weight }))
     : [{ upstream: upstreamFor(svc.host, svc), weight: 1 }];
   const overrides = (svc.overrides ?? []).map((o) => ({ ...o, upstream: upstreamFor(o.upstream, svc) }));
+  const upstreams = [...new Set([...weights.map((w) => w.upstream), ...overrides.map((o) => o.upstream)])];
+  const stats = store && new Map(upstreams.map((u) => [u, new Map(u.pool.members.map((m) => [m.member, store.get(svc.name, u.name, m.member.address)]))]));
   return {
     name: svc.name,
     config: svc,
     split: new Split(weights, overrides, svc.sticky),
-    upstreams: [...new Set([...weights.map((w) => w.upstream), ...overrides.map((o) => o.upstream)])],
+    upstreams,
+    stats,
     basePath: svc.path ?? '',
     readTimeout: svc.read_timeout,
     stickyCookie: svc.sticky?.cookie,

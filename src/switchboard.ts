@@ -20,6 +20,8 @@ export interface HistoryEntry {
   readonly generation: number;
   readonly by?: string;
   readonly detail?: string;
+  /** For a rollout judgement: pass, fail or inconclusive. */
+  readonly verdict?: string;
 }
 
 /** Entries kept per service; older ones are dropped. */
@@ -68,8 +70,8 @@ export class Switchboard {
   }
 
   /** Note an event that did not change the config (a judgement, a pause). */
-  note(name: string, event: HistoryEvent, by: string, detail?: string): void {
-    this.record(name, event, by, detail);
+  note(name: string, event: HistoryEvent, by: string, detail?: string, verdict?: string): void {
+    this.record(name, event, by, detail, verdict);
   }
 
   /** A service's history, oldest first. */
@@ -98,7 +100,7 @@ export class Switchboard {
     }
   }
 
-  private record(name: string, event: HistoryEvent, by: string, detail?: string): void {
+  private record(name: string, event: HistoryEvent, by: string, detail?: string, verdict?: string): void {
     const snap = this.runtime.current;
     const entry: HistoryEntry = {
       at: new Date(this.runtime.clock.now()).toISOString(),
@@ -107,6 +109,7 @@ export class Switchboard {
       generation: snap.generation,
       by,
       ...(detail ? { detail } : {}),
+      ...(verdict ? { verdict } : {}),
     };
     let list = this.histories.get(name);
     if (!list) this.histories.set(name, (list = []));

@@ -235,11 +235,20 @@ const admin = object({
     .describe('When set, admin requests need "Authorization: Bearer TOKEN".'),
 });
 
+const metrics = object({
+  enabled: boolean().default(true).describe('Count requests for GET /metrics; off saves the (small) per-request cost.'),
+});
+const log = object({
+  level: enumOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('LOG_LEVEL in the environment wins.'),
+});
+
 /** The whole config file. */
 export const configSchema = object(
   {
     proxy: proxy.default({}),
     admin: admin.default({}),
+    metrics: metrics.default({}),
+    log: log.default({}),
     services: array(service).default([]),
     upstreams: array(upstream).default([]),
     _format_version: string().optional().describe('decK format version; accepted and ignored.'),

@@ -3,6 +3,7 @@ import type { Dispatcher } from 'undici';
 import { SwitchyardError } from '../errors.js';
 import type { RouteRuntime, UpstreamRuntime } from '../snapshot.js';
 import type { Target } from '../targets.js';
+import { countFailure, type RequestStats } from '../metrics/request-stats.js';
 import { clientResponseHeaders, hasRequestBody } from './headers.js';
 import { sendError } from './respond.js';
 
@@ -107,26 +108,41 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onComplete(): void {
     this.done = true;
     this.res.end();
-    this.dest.upstream.traffic.record(performance.now() - this.startedAt, this.status >= 500);
+    const ms = performance.now() - this.startedAt;
+    this.dest.upstream.traffic.record(ms, this.status >= 500);
+    this.statsOf()?.record(this.status, ms / 1000);
+  }
+
+  /** The per-request counters of where this attempt went (none with metrics off). */
+  private statsOf(): RequestStats | undefined {
+    return this.dest.route.service.stats?.get(this.dest.upstream)?.get(this.dest.target);
   }
 
   onError(err: Error & { code?: string }): void {
     if (this.done) return;
-    this.reportFailure(err.code ?? '');
+    const code = err.code ?? '';
+    this.reportFailure(code);
+    const ms = performance.now() - this.startedAt;
     // Every failed attempt counts against the upstream it went to, even if a retry then succeeds elsewhere.
-    this.dest.upstream.traffic.record(performance.now() - this.startedAt, true);
+    this.dest.upstream.traffic.record(ms, true);
+    const stats = this.statsOf();
+    if (stats) countFailure(stats, TIMEOUT.has(code) ? 'timeout' : NOT_SENT.has(code) ? 'connect' : 'reset');
     if (this.res.headersSent) {
       // Mid-response: the status line is gone, so the only honest signal is a cut stream.
       this.done = true;
       this.res.destroy(err);
+      stats?.record(this.status, ms / 1000);
       return;
     }
     if (this.retryable(err) && this.retarget()) {
+      if (stats) stats.retries++;
       this.dispatch();
       return;
     }
     this.done = true;
-    sendError(this.res, toProxyError(err, this.dest));
+    const failure = toProxyError(err, this.dest);
+    sendError(this.res, failure);
+    stats?.record(failure.status, ms / 1000);
   }
 
   private readonly onDrain = (): void => {

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { SwitchyardError } from '../errors.js';
+import type { RequestStatsStore } from '../metrics/request-stats.js';
 import { listen } from '../net.js';
 import type { RouteRuntime, Snapshot, UpstreamRuntime } from '../snapshot.js';
 import { Exchange, pickElsewhere, type Destination } from './forward.js';
@@ -24,11 +25,23 @@ export class ProxyServer {
   private client: ListenerInfo;
   private readonly ws = new WebSocketRelay();
 
-  constructor(private readonly source: SnapshotSource, tls?: { cert: Buffer; key: Buffer }) {
+  /** Open client connections, for the connections gauge. */
+  connections = 0;
+
+  constructor(
+    private readonly source: SnapshotSource,
+    tls?: { cert: Buffer; key: Buffer },
+    /** Where requests that never reach an upstream (404, 503) are counted; undefined with metrics off. */
+    private readonly stats?: RequestStatsStore,
+  ) {
     this.client = { proto: tls ? 'https' : 'http', port: '' };
     this.server = tls ? https.createServer({ cert: tls.cert, key: tls.key }) : http.createServer();
     this.server.keepAliveTimeout = 65_000;
     this.server.on('request', (req, res) => this.handle(req, res));
+    this.server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => {
+      this.connections++;
+      socket.once('close', () => this.connections--);
+    });
     this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
     this.server.on('clientError', (_err, socket: Duplex) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
@@ -52,7 +65,7 @@ export class ProxyServer {
     const host = snap.router.usesHost ? hostOf(req.headers.host) : '';
     const match = snap.router.match(req as RouteRequest, host);
     if (match === undefined) {
-      if (res) sendError(res, new SwitchyardError('NO_ROUTE', 'no Route matched with those values'));
+      if (res) this.fail(res, new SwitchyardError('NO_ROUTE', 'no Route matched with those values'), '', '');
       return undefined;
     }
     const service = match.target.service;
@@ -62,9 +75,15 @@ export class ProxyServer {
     if (dest !== undefined && issued !== undefined) dest.setCookie = `${service.stickyCookie}=${issued}; Path=/; HttpOnly; SameSite=Lax`;
     if (dest === undefined && res) {
       const name = chosen?.name ?? service.upstreams[0]?.name ?? service.name;
-      sendError(res, new SwitchyardError('NO_HEALTHY_TARGET', `no healthy targets in upstream ${name}`));
+      this.fail(res, new SwitchyardError('NO_HEALTHY_TARGET', `no healthy targets in upstream ${name}`), service.name, name);
     }
     return dest;
+  }
+
+  /** Answer an error that never reached an upstream, and count it (with an empty target label). */
+  private fail(res: http.ServerResponse, err: SwitchyardError, service: string, upstream: string): void {
+    sendError(res, err);
+    this.stats?.get(service, upstream, '').record(err.status, 0);
   }
 
   private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {

@@ -115,7 +115,7 @@ export class RolloutController {
     const end = this.reading(e.plan.to);
     const judgement = e.evaluate(this.runtime.clock.now(), windowBetween(live.reading, end));
     live.reading = end;
-    if (judgement) this.switchboard.note(service, 'rollout_judgement', 'rollout', describe(judgement));
+    if (judgement) this.switchboard.note(service, 'rollout_judgement', 'rollout', describe(judgement), judgement.verdict);
     if (e.state === 'paused') this.switchboard.note(service, 'rollout_paused', 'rollout', e.reason);
     this.apply(live, 'rollout');
   }

@@ -58,6 +58,8 @@ describe('defaults', () => {
   const empty = {
     proxy: { listen: ['127.0.0.1:8000'] },
     admin: { listen: '127.0.0.1:8001' },
+    metrics: { enabled: true },
+    log: { level: 'info' },
     services: [],
     upstreams: [],
   };
@@ -221,7 +223,7 @@ describe('shape errors point at the offending node', () => {
     [
       'unknown top-level key',
       yaml('services: []', 'foo: 1'),
-      ['c.yaml:2:1 unknown key "foo" (allowed: proxy, admin, services, upstreams, _format_version)'],
+      ['c.yaml:2:1 unknown key "foo" (allowed: proxy, admin, metrics, log, services, upstreams, _format_version)'],
     ],
     [
       'unknown key in our own section',
@@ -405,7 +407,7 @@ describe('shape errors point at the offending node', () => {
     );
     expect(result).toEqual([
       'c.yaml:3:36 upstreams[0].targets[0].weight: expected an integer from 0 to 65535, got -1',
-      'c.yaml:4:1 unknown key "foo" (allowed: proxy, admin, services, upstreams, _format_version)',
+      'c.yaml:4:1 unknown key "foo" (allowed: proxy, admin, metrics, log, services, upstreams, _format_version)',
       'c.yaml:6:5 services[0]: missing required key "name"',
     ]);
   });
@@ -419,7 +421,7 @@ describe('shape errors point at the offending node', () => {
     );
     // x-checks is itself an unknown top-level key; the alias still resolves.
     expect(errors(text)).toEqual([
-      'c.yaml:1:1 unknown key "x-checks" (allowed: proxy, admin, services, upstreams, _format_version)',
+      'c.yaml:1:1 unknown key "x-checks" (allowed: proxy, admin, metrics, log, services, upstreams, _format_version)',
     ]);
     const merged = load(
       yaml(
