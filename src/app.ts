@@ -5,7 +5,7 @@ import { metricsRoutes } from './admin/metrics.js';
 import { AdminServer } from './admin/server.js';
 import { serviceRoutes } from './admin/services.js';
 import { statusRoutes } from './admin/status.js';
-import { upstreamRoutes } from './admin/upstreams.js';
+import { targetRoutes, upstreamRoutes } from './admin/upstreams.js';
 import { formatDiagnostic } from './config/parse.js';
 import type { Config } from './config/schema.js';
 import { ConfigStore } from './config/store.js';
@@ -86,7 +86,7 @@ export class App {
       store,
       reloader: this.reloader,
     };
-    const routes = [...statusRoutes(ctx), ...metricsRoutes(this.metrics), ...configRoutes(ctx), ...serviceRoutes(ctx), ...rolloutRoutes(this.switchboard, this.rollouts), ...upstreamRoutes(ctx)];
+    const routes = [...statusRoutes(ctx), ...metricsRoutes(this.metrics), ...configRoutes(ctx), ...serviceRoutes(ctx), ...rolloutRoutes(this.switchboard, this.rollouts), ...upstreamRoutes(ctx), ...targetRoutes(ctx)];
     this.admin = new AdminServer(routes, { token: config.admin.token });
   }
 

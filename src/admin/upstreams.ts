@@ -1,4 +1,5 @@
-import { NotFoundError } from '../errors.js';
+import { validateConfig } from '../config/parse.js';
+import { BadInputError, ConflictError, NotFoundError } from '../errors.js';
 import type { UpstreamRuntime } from '../snapshot.js';
 import type { AdminContext } from './context.js';
 import type { AdminRequest, AdminResponse, AdminRoute } from './router.js';
@@ -32,4 +33,48 @@ function mark(ctx: AdminContext, up: UpstreamRuntime, req: AdminRequest, healthy
   ctx.runtime.health.set(member.member.health, healthy, 'manual', `by ${req.remoteAddress}`);
   ctx.log.info({ upstream: up.name, target: req.params.target, healthy, from: req.remoteAddress }, 'target health set by hand');
   return { status: 204 };
+}
+
+/** POST /upstreams/:name/targets, PATCH|DELETE /upstreams/:name/targets/:target (Kong's target API). */
+export function targetRoutes(ctx: AdminContext): AdminRoute[] {
+  const change = (req: AdminRequest, status: number, edit: (targets: { target: string; weight: number }[]) => void): AdminResponse => {
+    const name = req.params.name;
+    const config = ctx.runtime.current.config;
+    const index = config.upstreams.findIndex((u) => u.name === name);
+    if (index < 0) throw new NotFoundError(`upstream "${name}" not found`);
+    const draft = structuredClone(config) as { upstreams: { targets: { target: string; weight: number }[] }[] };
+    edit(draft.upstreams[index].targets);
+    const checked = validateConfig(draft);
+    if (!checked.ok) throw new BadInputError(checked.errors.join('; '), { targets: checked.errors });
+    const snap = ctx.runtime.apply(checked.config);
+    ctx.log.info({ upstream: name, targets: checked.config.upstreams[index].targets, from: req.remoteAddress, generation: snap.generation }, 'targets changed');
+    return { status, body: upstreamView(snap.upstreams.get(name)!) };
+  };
+  const find = (targets: { target: string }[], req: AdminRequest): number => {
+    const i = targets.findIndex((t) => t.target === req.params.target);
+    if (i < 0) throw new NotFoundError(`target "${req.params.target}" not found in upstream ${req.params.name}`);
+    return i;
+  };
+  return [
+    {
+      methods: ['POST'], path: '/upstreams/:name/targets',
+      handler: (req) => change(req, 201, (targets) => {
+        const { target, weight } = req.body;
+        if (typeof target !== 'string') throw new BadInputError('target: expected "HOST:PORT"', { target: 'required' });
+        if (targets.some((t) => t.target === target)) throw new ConflictError(`target "${target}" is already in upstream ${req.params.name}; PATCH it instead`);
+        targets.push({ target, weight: weight === undefined ? 100 : Number(weight) });
+      }),
+    },
+    {
+      methods: ['PATCH'], path: '/upstreams/:name/targets/:target',
+      handler: (req) => change(req, 200, (targets) => {
+        if (req.body.weight === undefined) throw new BadInputError('weight: expected an integer from 0 to 65535', { weight: 'required' });
+        targets[find(targets, req)].weight = Number(req.body.weight);
+      }),
+    },
+    {
+      methods: ['DELETE'], path: '/upstreams/:name/targets/:target',
+      handler: (req) => change(req, 200, (targets) => void targets.splice(find(targets, req), 1)),
+    },
+  ];
 }

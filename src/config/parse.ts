@@ -69,6 +69,18 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   return { ok: true, config: deepFreeze(value), warnings: sortByPosition(warnings) };
 }
 
+/**
+ * Validate a config built in memory (an admin change): the same schema and rules as a
+ * file, with each error as "path: message". Returns the frozen config or the errors.
+ */
+export function validateConfig(value: unknown): { ok: true; config: Config } | { ok: false; errors: string[] } {
+  const result = validate(configSchema, value);
+  const issues = result.value ? [...result.issues, ...checkRules(result.value)] : result.issues;
+  const errors = issues.filter((i) => i.severity === 'error').map(issueText);
+  if (result.value === undefined || errors.length > 0) return { ok: false, errors };
+  return { ok: true, config: deepFreeze(result.value) };
+}
+
 /** `[${HOST}:80]` is a YAML error ("{" is a flow indicator); say how to write it. */
 function flowHint(text: string, offset: number): string {
   const reference = text[offset - 1] === '$' && text[offset] === '{';

@@ -75,6 +75,25 @@ describe('admin API', () => {
     expect(await colour()).toBe('blue');
   });
 
+  it('adds, reweights and removes targets as Kong\'s target API does', async () => {
+    const extra = await startDemoUpstream('green');
+    try {
+      const added = await admin('POST', '/upstreams/green/targets', JSON.stringify({ target: extra.address, weight: 0 }));
+      expect(added.status).toBe(201);
+      expect(added.json.targets).toContainEqual(expect.objectContaining({ target: extra.address, weight: 0, draining: true }));
+      expect((await admin('POST', '/upstreams/green/targets', JSON.stringify({ target: extra.address }))).status).toBe(409);
+      expect((await admin('PATCH', `/upstreams/green/targets/${extra.address}`, 'weight=70000', 'application/x-www-form-urlencoded')).json.message).toMatch(/65535/);
+      const reweighted = await admin('PATCH', `/upstreams/green/targets/${extra.address}`, 'weight=5', 'application/x-www-form-urlencoded');
+      expect(reweighted.json.targets).toContainEqual(expect.objectContaining({ target: extra.address, weight: 5 }));
+      const removed = await admin('DELETE', `/upstreams/green/targets/${extra.address}`);
+      expect(removed.json.targets.map((t: { target: string }) => t.target)).toEqual([ups[1].address]);
+      expect((await admin('DELETE', `/upstreams/green/targets/${extra.address}`)).status).toBe(404);
+      expect((await admin('POST', '/upstreams/green/targets', JSON.stringify({ target: 'not a target' }))).status).toBe(400);
+    } finally {
+      await closeDemoUpstreams([extra]);
+    }
+  });
+
   it('refuses a body over the limit with 413', async () => {
     const res = await admin('PATCH', '/services/svc', JSON.stringify({ host: 'x'.repeat(2 * 1024 * 1024) }));
     expect(res.status).toBe(413);

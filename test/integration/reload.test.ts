@@ -145,9 +145,14 @@ describe('hot reload and durable state', () => {
     expect(await generation(app)).toBe(before + 1);
     expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
 
+    // Target changes are written back too.
+    expect((await admin(app, 'POST', '/upstreams/green/targets', JSON.stringify({ target: '127.0.0.1:9', weight: 0 }))).status).toBe(201);
+    await waitFor(async () => (await readFile(file, 'utf8')).includes('127.0.0.1:9'), 5_000, 'the target write-back');
+
     await stop(app);
     const again = await start();
     expect(await colour(again)).toBe('green');
+    expect(JSON.stringify((await admin(again, 'GET', '/upstreams/green')).json)).toContain('127.0.0.1:9');
   });
 
   it('resumes a rollout from its step after a restart', async () => {
