@@ -142,6 +142,11 @@ function findCompiled(compiled: Map<string, UpstreamRuntime>, name: string): Ups
   return undefined;
 }
 
+/** Percent of a service's traffic per upstream name. */
+export function trafficOf(svc: ServiceRuntime): Record<string, number> {
+  return Object.fromEntries(svc.split.shares().map((s) => [s.upstream.name, s.percent]));
+}
+
 /** A short, stable hash of a config, so operators can check every instance runs the same one. */
 export function configHash(config: Config): string {
   return createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16);

@@ -3,7 +3,7 @@ import type { Service } from './config/schema.js';
 import { BadInputError, NotFoundError } from './errors.js';
 import type { Logger } from './log.js';
 import type { Runtime } from './runtime.js';
-import type { Snapshot } from './snapshot.js';
+import { trafficOf, type Snapshot } from './snapshot.js';
 
 /** Kinds of event a service's history records. */
 export type HistoryEvent =
@@ -102,10 +102,11 @@ export class Switchboard {
 
   private record(name: string, event: HistoryEvent, by: string, detail?: string, verdict?: string): void {
     const snap = this.runtime.current;
+    const svc = snap.services.get(name);
     const entry: HistoryEntry = {
       at: new Date(this.runtime.clock.now()).toISOString(),
       event,
-      traffic: trafficOf(snap, name),
+      traffic: svc ? trafficOf(svc) : {},
       generation: snap.generation,
       by,
       ...(detail ? { detail } : {}),
@@ -118,14 +119,4 @@ export class Switchboard {
     this.log.info({ service: name, ...entry }, `service ${event.replace('_', ' ')}`);
     for (const l of this.listeners) l(name, entry);
   }
-}
-
-/** Percent of a service's traffic per upstream in a snapshot. */
-export function trafficOf(snap: Snapshot, name: string): Record<string, number> {
-  const svc = snap.services.get(name);
-  if (!svc) return {};
-  const total = svc.split.weights.reduce((sum, w) => sum + w.weight, 0);
-  const traffic: Record<string, number> = {};
-  for (const w of svc.split.weights) traffic[w.upstream.name] = total > 0 ? Math.round((10000 * w.weight) / total) / 100 : 0;
-  return traffic;
 }

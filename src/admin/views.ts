@@ -1,13 +1,11 @@
 import { activeEnabled, passiveEnabled } from '../health/passive.js';
-import type { ServiceRuntime, Snapshot, UpstreamRuntime } from '../snapshot.js';
+import { trafficOf, type ServiceRuntime, type Snapshot, type UpstreamRuntime } from '../snapshot.js';
 
 /** A service as the admin API shows it: its config, plus where its traffic goes now. */
 export function serviceView(svc: ServiceRuntime): Record<string, unknown> {
-  const total = svc.split.weights.reduce((sum, w) => sum + w.weight, 0);
-  const traffic: Record<string, number> = {};
-  for (const w of svc.split.weights) traffic[w.upstream.name] = total > 0 ? round2((100 * w.weight) / total) : 0;
-  return { ...svc.config, traffic };
+  return { ...svc.config, traffic: trafficOf(svc) };
 }
+
 
 /** An upstream as the admin API shows it: its config and its targets with weight and health. */
 export function upstreamView(up: UpstreamRuntime): Record<string, unknown> {
@@ -35,8 +33,4 @@ export function list<T>(data: T[]): { data: T[]; next: null } {
 /** Names of the declared upstreams, for error messages. */
 export function upstreamNames(snap: Snapshot): string[] {
   return snap.config.upstreams.map((u) => u.name);
-}
-
-function round2(n: number): number {
-  return Math.round(n * 100) / 100;
 }

@@ -68,6 +68,12 @@ export class Split<U> {
     return this.wrr.pick();
   }
 
+  /** Percent of traffic per upstream, rounded to 0.01. */
+  shares(): { upstream: U; percent: number }[] {
+    const total = this.weights.reduce((sum, w) => sum + w.weight, 0);
+    return this.weights.map((w) => ({ upstream: w.upstream, percent: total > 0 ? Math.round((10000 * w.weight) / total) / 100 : 0 }));
+  }
+
   /** The upstream whose range holds `bucket`. */
   byBucket(bucket: number): U | undefined {
     for (let i = 0; i < this.bucketEnds.length; i++) if (bucket < this.bucketEnds[i]) return this.weights[i].upstream;

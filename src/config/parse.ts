@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { deepFreeze } from './edit.js';
 import { expandEnv } from './env.js';
 import { checkRules } from './rules.js';
 import { type Config, configSchema } from './schema.js';
@@ -125,11 +126,3 @@ function start(node: unknown): number {
   return (node as Node | null)?.range?.[0] ?? 0;
 }
 
-/** Freeze an object graph so that no holder of a config can change it. */
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}

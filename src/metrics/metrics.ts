@@ -101,8 +101,7 @@ export class Metrics {
       collect() {
         this.reset();
         for (const svc of runtime.current.services.values()) {
-          const total = svc.split.weights.reduce((sum, w) => sum + w.weight, 0);
-          for (const w of svc.split.weights) this.set({ service: svc.name, upstream: w.upstream.name }, total > 0 ? (100 * w.weight) / total : 0);
+          for (const s of svc.split.shares()) this.set({ service: svc.name, upstream: s.upstream.name }, s.percent);
         }
       },
     });
