@@ -82,8 +82,8 @@ export function buildSnapshot(config: Config, deps: SnapshotDeps, generation: nu
 
   /** An upstream as one service reaches it; services with the same connection settings share it. */
   const upstreamFor = (name: string, svc?: ServiceConfig): UpstreamRuntime => {
-    const opts = { protocol: svc?.protocol ?? 'http', connectTimeout: svc?.connect_timeout ?? 60_000 } as const;
-    const key = `${name}#${opts.protocol}#${opts.connectTimeout}`;
+    const opts = { protocol: svc?.protocol ?? 'http', connectTimeout: svc?.connect_timeout ?? 60_000, tlsVerify: svc?.tls_verify ?? true } as const;
+    const key = `${name}#${opts.protocol}#${opts.connectTimeout}#${opts.tlsVerify}`;
     const cached = compiled.get(key);
     if (cached) return cached;
     const up = declared.get(name);

@@ -7,6 +7,8 @@ import type { TargetHealth } from './health/state.js';
 export interface TargetOptions {
   readonly protocol: 'http' | 'https';
   readonly connectTimeout: number;
+  /** With https: check the target's certificate. */
+  readonly tlsVerify: boolean;
 }
 
 /**
@@ -31,7 +33,7 @@ export class Target implements PoolMember {
       connections: 256,
       pipelining: 1,
       keepAliveTimeout: 4_000,
-      connect: { timeout: opts.connectTimeout },
+      connect: { timeout: opts.connectTimeout, rejectUnauthorized: opts.tlsVerify },
     });
   }
 
@@ -49,7 +51,7 @@ export class TargetRegistry {
 
   /** The target for an address, created on first use. */
   get(address: string, opts: TargetOptions): Target {
-    const key = `${opts.protocol}://${address}#${opts.connectTimeout}`;
+    const key = `${opts.protocol}://${address}#${opts.connectTimeout}#${opts.tlsVerify}`;
     let t = this.targets.get(key);
     if (!t) {
       t = new Target(key, address, opts, this.health.get(address));

@@ -213,6 +213,7 @@ const serviceFields = object(
     overrides: array(override).optional().describe('switchyard extension: pin matching requests to an upstream.'),
     sticky: sticky.optional().describe('switchyard extension: keep a client on its upstream during a split.'),
     failover: boolean().default(true).describe('Fail over to the other upstream of a split when one has no healthy target.'),
+    tls_verify: boolean().default(true).describe('With protocol https: verify the targets\' certificates (Kong\'s tls_verify).'),
     rollout: rollout.optional().describe('switchyard writes this while a rollout runs; delete it to drop the rollout.'),
   },
   { unknown: 'warn', alsoKnown: ['url'] },

@@ -42,6 +42,7 @@ describe('the Kong blue-green example (SPEC section 3)', () => {
           },
         ],
         failover: true,
+        tls_verify: true,
       },
     ]);
     const [blue, green] = config.upstreams;
@@ -85,7 +86,7 @@ describe('a decK dump full of Kong fields', () => {
     ]);
     const text = result.warnings.map((w) => `${w.line}:${w.col} ${w.message.replace(/ \(switchyard uses: .*\)$/, '')}`);
     expect(text).toEqual([
-      '6:3 services[0]: ignoring unknown keys "enabled", "id", "tags", "tls_verify"',
+      '6:3 services[0]: ignoring unknown keys "enabled", "id", "tags"',
       '16:5 services[0].routes[0]: ignoring unknown keys "https_redirect_status_code", "id", "path_handling", "protocols", "regex_priority", "request_buffering", "response_buffering", "tags"',
       '43:3 upstreams[0]: ignoring unknown keys "hash_fallback", "hash_on", "hash_on_cookie_path", "id", "slots", "tags", "use_srv_name"',
       '112:5 upstreams[0].targets[0]: ignoring unknown keys "id", "tags"',

@@ -98,6 +98,7 @@ describe('defaults', () => {
       write_timeout: 60000,
       routes: [{ hosts: [], paths: ['/'], methods: [], strip_path: true, preserve_host: false }],
       failover: true,
+      tls_verify: true,
     });
     expect(config.upstreams[0]).toEqual({
       name: 'blue',
@@ -473,7 +474,7 @@ describe('loadConfigFile', () => {
     const result = await loadConfigFile(file, {});
     expect(result.ok).toBe(true);
     expect(result.warnings.map(formatDiagnostic)).toEqual([
-      `${file}:4:5 services[0]: ignoring unknown key "tags" (switchyard uses: name, host, port, protocol, path, retries, connect_timeout, read_timeout, write_timeout, routes, split, overrides, sticky, failover, rollout, url)`,
+      `${file}:4:5 services[0]: ignoring unknown key "tags" (switchyard uses: name, host, port, protocol, path, retries, connect_timeout, read_timeout, write_timeout, routes, split, overrides, sticky, failover, tls_verify, rollout, url)`,
     ]);
   });
 
