@@ -13,6 +13,9 @@ import { hostOf, type RouteMatch, type RouteRequest } from './router.js';
 import { sendError } from './respond.js';
 import { WebSocketRelay } from './websocket.js';
 
+/** How long shutdown waits for in-flight requests before closing their connections. */
+export const DRAIN_GRACE_MS = 10_000;
+
 /** Where the proxy reads the running snapshot from: one reference, swapped whole. */
 export interface SnapshotSource {
   readonly current: Snapshot;
@@ -105,9 +108,15 @@ export class ProxyServer {
   }
 
   /** Stop accepting, let in-flight requests finish, then drop idle keep-alive connections. */
-  close(): Promise<void> {
+  close(graceMs = DRAIN_GRACE_MS): Promise<void> {
     return new Promise((resolve) => {
-      this.server.close(() => resolve());
+      // Busy keep-alive connections get this long to finish before they are cut.
+      const cut = setTimeout(() => this.server.closeAllConnections(), graceMs);
+      cut.unref();
+      this.server.close(() => {
+        clearTimeout(cut);
+        resolve();
+      });
       this.server.closeIdleConnections();
       this.ws.close();
     });
