@@ -103,4 +103,14 @@ describe('RolloutEngine', () => {
     expect(e.evaluate(10_000, good)).toBeUndefined();
     expect(e.weight()).toBe(10);
   });
+
+  it('restores a saved rollout at its step: running resumes with a fresh window, on_restart pause holds', () => {
+    const saved = { step: 2, state: 'running' as const, failures: 1, startedAt: 0 };
+    const resumed = RolloutEngine.restore(plan(), saved, 5000);
+    expect([resumed.state, resumed.weight(), resumed.failures, resumed.nextJudgementAt]).toEqual(['running', 50, 1, 6000]);
+    const held = RolloutEngine.restore(plan({ onRestart: 'pause' }), saved, 5000);
+    expect([held.state, held.weight()]).toEqual(['paused', 50]);
+    expect(held.reason).toMatch(/on_restart: pause/);
+    expect(held.progress()).toMatchObject({ step: 2, state: 'paused', failures: 1 });
+  });
 });
