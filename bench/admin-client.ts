@@ -37,8 +37,28 @@ export class AdminClient {
     return this.call('GET', `/upstreams/${encodeURIComponent(upstream)}/health`);
   }
 
+  /** `POST /services/{service}/rollout` with a plan (SPEC 6). */
+  startRollout(service: string, plan: Record<string, unknown>): Promise<TimedCall> {
+    return this.call('POST', `/services/${encodeURIComponent(service)}/rollout`, JSON.stringify(plan));
+  }
+
+  /** `GET /services/{service}/rollout`: the current or last rollout. */
+  rollout(service: string): Promise<TimedCall> {
+    return this.call('GET', `/services/${encodeURIComponent(service)}/rollout`);
+  }
+
+  /** `GET /services/{service}/history`: switches, steps and judgements, oldest first. */
+  history(service: string): Promise<TimedCall> {
+    return this.call('GET', `/services/${encodeURIComponent(service)}/history`);
+  }
+
+  /** `GET /status`: status word, generation and config hash. */
+  status(): Promise<TimedCall> {
+    return this.call('GET', '/status');
+  }
+
   /** One call, timed from its start to the last byte of its answer (times on the run's clock). */
-  private async call(method: 'GET' | 'PATCH', path: string, json?: string): Promise<TimedCall> {
+  private async call(method: 'GET' | 'PATCH' | 'POST', path: string, json?: string): Promise<TimedCall> {
     const startMs = performance.now() - this.origin;
     const headers = json === undefined ? undefined : { 'content-type': 'application/json' };
     const { statusCode, body } = await this.client.request({ path, method, headers, body: json });

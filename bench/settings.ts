@@ -16,6 +16,10 @@ export interface BenchSettings {
   rounds: number;
   /** BENCH_SWITCH_PHASE_SECONDS: load before, between and after the switches (default 2). */
   switchPhaseSeconds: number;
+  /** BENCH_ROLLOUT_INTERVAL_SECONDS: each rollout step's interval in the accuracy run (default 2). */
+  rolloutIntervalSeconds: number;
+  /** BENCH_RELOAD_ITERATIONS: config file rewrites timed by the reload scenario (default 20). */
+  reloadIterations: number;
   /** BENCH_SCENARIOS: comma-separated scenario ids to run (default all). */
   scenarios: string[] | null;
 }
@@ -37,6 +41,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     connections: Math.round(positive(env, 'BENCH_CONNECTIONS', 50)),
     rounds: Math.round(positive(env, 'BENCH_ROUNDS', 2)),
     switchPhaseSeconds: positive(env, 'BENCH_SWITCH_PHASE_SECONDS', 2),
+    rolloutIntervalSeconds: positive(env, 'BENCH_ROLLOUT_INTERVAL_SECONDS', 2),
+    reloadIterations: Math.round(positive(env, 'BENCH_RELOAD_ITERATIONS', 20)),
     scenarios: env.BENCH_SCENARIOS ? env.BENCH_SCENARIOS.split(',').map((s) => s.trim()) : null,
   };
 }
@@ -55,5 +61,7 @@ export function describeRun(s: BenchSettings): RunMeta {
     'overhead run': `${s.connections} connections, pipelining 1, ${s.warmupSeconds} s warm-up + ${s.seconds} s, ${s.rounds} round(s)`,
     'switch run': `32 request loops, 1 s warm-up, switch after ${s.switchPhaseSeconds} s, back after ${s.switchPhaseSeconds} s more`,
     'target-kill run': '32 request loops, 1 s warm-up, one of two targets killed after 2 s, 3 s more; retries 5, then 0',
+    'rollout run': `32 request loops, 1 s warm-up, steps 10/25/50/100% every ${s.rolloutIntervalSeconds} s; then a rollback from a green answering 500`,
+    'reload run': `${s.reloadIterations} config file rewrites (rename and in place, alternating), a burst of 5, a broken file`,
   };
 }

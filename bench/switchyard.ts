@@ -16,6 +16,10 @@ export interface RunningSwitchyard {
   adminUrl: string;
   /** The switchyard process (taskset execs node in place, so this is node's pid). */
   pid: number | undefined;
+  /** The config file it was started with (a scenario may rewrite it to test hot reload). */
+  configFile: string;
+  /** The same config with the service's host set to `host`. */
+  yamlFor(host: string): string;
   stop(): Promise<void>;
 }
 
@@ -99,8 +103,13 @@ export async function startSwitchyard(host: string, upstreams: UpstreamTargets, 
   const removeDir = (): void => fs.rmSync(dir, { recursive: true, force: true });
   const forget = atExit(removeDir);
   const [proxyPort, adminPort] = [await reservePort(), await reservePort()];
-  const configFile = path.join(dir, 'switchyard.yaml');
-  fs.writeFileSync(configFile, configYaml(proxyPort, adminPort, host, upstreams, options));
+  // The config gets a directory of its own, as in /etc/switchyard: the file watcher watches its
+  // directory, and the log written beside it would otherwise wake the watcher on every line.
+  const configDir = path.join(dir, 'etc');
+  fs.mkdirSync(configDir);
+  const configFile = path.join(configDir, 'switchyard.yaml');
+  const yamlFor = (h: string): string => configYaml(proxyPort, adminPort, h, upstreams, options);
+  fs.writeFileSync(configFile, yamlFor(host));
   // Its JSON log goes to a file: a pipe nobody reads would stall it, and the tail explains failures.
   const logFile = path.join(dir, 'switchyard.log');
   const logFd = fs.openSync(logFile, 'w');
@@ -118,5 +127,5 @@ export async function startSwitchyard(host: string, upstreams: UpstreamTargets, 
     await stop();
     throw err;
   }
-  return { proxyUrl: `http://127.0.0.1:${proxyPort}`, adminUrl, pid: child.pid, stop };
+  return { proxyUrl: `http://127.0.0.1:${proxyPort}`, adminUrl, pid: child.pid, configFile, yamlFor, stop };
 }

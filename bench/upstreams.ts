@@ -11,9 +11,9 @@ export interface UpstreamGroup {
   stop(): Promise<void>;
 }
 
-/** Start one demo server per colour in a child pinned to the load CPU. */
-export async function startUpstreams(colours: string[]): Promise<UpstreamGroup> {
-  const task: UpstreamTask = { colours };
+/** Start one demo server per colour in a child pinned to the load CPU; `status` other than 200: failing ones. */
+export async function startUpstreams(colours: string[], status?: number): Promise<UpstreamGroup> {
+  const task: UpstreamTask = { colours, ...(status !== undefined ? { status } : {}) };
   const child: ChildProcess = spawnNode(benchScript('upstream-process'), [JSON.stringify(task)], { cpu: CPU.load });
   try {
     const message = await waitForMessage(child, 'upstream-process', 10_000);
