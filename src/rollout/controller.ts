@@ -114,8 +114,12 @@ export class RolloutController {
     const e = live.engine;
     const end = this.reading(e.plan.to);
     const judgement = e.evaluate(this.runtime.clock.now(), windowBetween(live.reading, end));
-    live.reading = end;
-    if (judgement) this.switchboard.note(service, 'rollout_judgement', 'rollout', describe(judgement), judgement.verdict);
+    // A timer may fire a millisecond before the wall clock says the window ended: then nothing
+    // was judged, and the window must keep counting from where it began.
+    if (judgement) {
+      live.reading = end;
+      this.switchboard.note(service, 'rollout_judgement', 'rollout', describe(judgement), judgement.verdict);
+    }
     if (e.state === 'paused') this.switchboard.note(service, 'rollout_paused', 'rollout', e.reason);
     this.apply(live, 'rollout');
   }
