@@ -64,3 +64,13 @@ export const switchyard: Forwarder = {
     return { url: running.proxyUrl, pid: running.pid, stop: running.stop };
   },
 };
+
+/** switchyard with `metrics.enabled: false`: the difference to `switchyard` is what metrics cost. */
+export const switchyardNoMetrics: Forwarder = {
+  id: 'switchyard-no-metrics',
+  label: 'switchyard, metrics off',
+  start: async (upstream) => {
+    const running = await startSwitchyard('blue', { blue: [upstream] }, { metrics: false });
+    return { url: running.proxyUrl, pid: running.pid, stop: running.stop };
+  },
+};

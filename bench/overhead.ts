@@ -2,7 +2,7 @@
  * SPEC 9.1, overhead: the same load, at fixed concurrency, against one demo upstream directly
  * and through each forwarder, every forwarder a fresh child process pinned to its own CPU.
  */
-import { bareUndici, direct, nodeHttpProxy, switchyard, type Forwarder } from './forwarders.js';
+import { bareUndici, direct, nodeHttpProxy, switchyard, switchyardNoMetrics, type Forwarder } from './forwarders.js';
 import type { LoadResult, LoadTask } from './load.js';
 import { expectUpstream } from './probe.js';
 import { CPU, runTask } from './processes.js';
@@ -11,9 +11,10 @@ import { median, type Scenario } from './scenario.js';
 import type { BenchSettings } from './settings.js';
 import { startUpstreams } from './upstreams.js';
 
-const FORWARDERS: Forwarder[] = [direct, switchyard, bareUndici, nodeHttpProxy];
+const FORWARDERS: Forwarder[] = [direct, switchyard, switchyardNoMetrics, bareUndici, nodeHttpProxy];
 const GOAL_RPS = 'switchyard req/s ≥ 0.85× bare undici';
 const GOAL_P99 = 'switchyard p99 ≤ 1.3× bare undici';
+const GOAL_METRICS = 'metrics cost < 5%: CPU µs/req with metrics ≤ 1.05× without';
 
 /** A forwarder's figures over all rounds, with the medians the table shows. */
 interface Measured {
@@ -111,7 +112,7 @@ function ratios(measured: Map<string, Measured>): { lines: string[]; goals: Goal
   const sy = measured.get(switchyard.id);
   const ref = measured.get(bareUndici.id);
   if (sy === undefined) {
-    return { lines: [], goals: [GOAL_RPS, GOAL_P99].map((text) => ({ text, actual: 'not run', met: false })), data: {} };
+    return { lines: [], goals: [GOAL_RPS, GOAL_P99, GOAL_METRICS].map((text) => ({ text, actual: 'not run', met: false })), data: {} };
   }
   const data: Record<string, unknown> = {};
   const rows = FORWARDERS.filter((f) => f !== switchyard && measured.has(f.id)).map((f) => {
@@ -119,14 +120,17 @@ function ratios(measured: Map<string, Measured>): { lines: string[]; goals: Goal
     const cpu = sy.cpuMicrosPerRequest !== null && other.cpuMicrosPerRequest !== null ? sy.cpuMicrosPerRequest / other.cpuMicrosPerRequest : null;
     const r = { reqPerSec: sy.reqPerSec / other.reqPerSec, p99: sy.p99Ms / other.p99Ms, cpuMicrosPerRequest: cpu };
     data[f.id] = r;
-    const goal = f === bareUndici ? 'req/s ≥ 0.85×, p99 ≤ 1.3×' : '';
+    const goal = f === bareUndici ? 'req/s ≥ 0.85×, p99 ≤ 1.3×' : f === switchyardNoMetrics ? 'CPU µs/req ≤ 1.05×' : '';
     return [f.label, ratio(r.reqPerSec), ratio(r.p99), cpu === null ? '–' : ratio(cpu), goal];
   });
   const rps = ref ? sy.reqPerSec / ref.reqPerSec : NaN;
   const p99 = ref ? sy.p99Ms / ref.p99Ms : NaN;
+  const off = measured.get(switchyardNoMetrics.id);
+  const cost = off && sy.cpuMicrosPerRequest !== null && off.cpuMicrosPerRequest !== null ? sy.cpuMicrosPerRequest / off.cpuMicrosPerRequest : NaN;
   const goals: Goal[] = [
     { text: GOAL_RPS, actual: ref ? ratio(rps) : 'reference not run', met: rps >= 0.85 },
     { text: GOAL_P99, actual: ref ? ratio(p99) : 'reference not run', met: p99 <= 1.3 },
+    { text: GOAL_METRICS, actual: Number.isNaN(cost) ? 'not measured' : ratio(cost), met: cost <= 1.05 },
   ];
   return { lines: ['', ...table(['switchyard vs', 'req/s ratio', 'p99 ratio', 'CPU µs/req ratio', 'goal'], rows)], goals, data };
 }
@@ -149,7 +153,7 @@ function notes(measured: Map<string, Measured>): string[] {
 export const overhead: Scenario = {
   id: 'overhead',
   title: 'Overhead (SPEC 9.1)',
-  goals: [GOAL_RPS, GOAL_P99],
+  goals: [GOAL_RPS, GOAL_P99, GOAL_METRICS],
   async run(s) {
     const upstreams = await startUpstreams(['blue']);
     const { runs, errors } = await measureAll(upstreams.addresses[0], s).finally(() => upstreams.stop());

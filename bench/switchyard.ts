@@ -32,6 +32,8 @@ export interface ConfigOptions {
   retries?: number;
   /** Upstream name → its `healthchecks` block (Kong's field names, SPEC 5). */
   healthchecks?: Record<string, unknown>;
+  /** false: `metrics: { enabled: false }`, to measure what recording costs. */
+  metrics?: boolean;
 }
 
 const BUILT_CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
@@ -45,6 +47,7 @@ export function configYaml(proxyPort: number, adminPort: number, host: string, u
     `  listen: ["127.0.0.1:${proxyPort}"]`,
     'admin:',
     `  listen: "127.0.0.1:${adminPort}"`,
+    ...(options.metrics === false ? ['metrics:', '  enabled: false'] : []),
     'services:',
     `  - name: ${SERVICE}`,
     `    host: ${host}`,
