@@ -61,7 +61,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   /** Send the first attempt and tie the upstream request's life to the client's. */
   start(): void {
-    this.res.once('close', this.onClientClose);
+    // `on`, not `once`: `once` wraps the listener in a new function per request.
+    this.res.on('close', this.onClientClose);
     this.dispatch();
   }
 
@@ -101,7 +102,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onData(chunk: Buffer): boolean {
     if (this.res.write(chunk)) return true;
-    this.res.once('drain', this.onDrain);
+    // The client is slower than the upstream: pause undici until the client has drained.
+    if (this.resumeUpstream !== null) this.res.once('drain', this.resumeUpstream);
     return false;
   }
 
@@ -144,10 +146,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
     sendError(this.res, failure);
     stats?.record(failure.status, ms / 1000);
   }
-
-  private readonly onDrain = (): void => {
-    this.resumeUpstream?.();
-  };
 
   private readonly onClientClose = (): void => {
     if (this.done) return;
