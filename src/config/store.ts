@@ -6,6 +6,7 @@ import { parseDocument } from 'yaml';
 import type { Logger } from '../log.js';
 import { applyToDocument, diffOverlay, isEmpty, type Overlay } from './overlay.js';
 import { parseConfig, type ParseResult } from './parse.js';
+import { patchText } from './text-patch.js';
 import type { Config } from './schema.js';
 
 /** Where admin changes are kept: the config file itself, a state file beside it, or nowhere. */
@@ -128,9 +129,7 @@ export class ConfigStore {
     if (config === undefined || this.base === undefined) return;
     const overlay = diffOverlay(this.base, config);
     if (this.mode === 'file' && !isEmpty(overlay)) {
-      const doc = parseDocument(this.text, { merge: true });
-      applyToDocument(doc, overlay);
-      const text = doc.toString(YAML_OUTPUT);
+      const text = this.render(this.text, overlay, config);
       try {
         await this.writeFile(text);
         this.text = text;
@@ -167,10 +166,29 @@ export class ConfigStore {
   }
 
   private withOverlay(text: string, overlay: Overlay): ParseResult {
+    return parseConfig(this.render(text, overlay), this.statePath, this.env);
+  }
+
+  /**
+   * The file text with an overlay written in: by editing only the changed spans where that
+   * gives exactly the intended config, else by re-rendering the document (comments kept,
+   * their alignment not).
+   */
+  private render(text: string, overlay: Overlay, intended?: Config): string {
     const doc = parseDocument(text, { merge: true });
     applyToDocument(doc, overlay);
-    return parseConfig(doc.toString(YAML_OUTPUT), this.statePath, this.env);
+    const rendered = doc.toString(YAML_OUTPUT);
+    const patched = patchText(text, overlay);
+    if (patched === undefined) return rendered;
+    const want = intended ?? parsedOrUndefined(rendered, this.path, this.env);
+    const got = parsedOrUndefined(patched, this.path, this.env);
+    return want !== undefined && JSON.stringify(got) === JSON.stringify(want) ? patched : rendered;
   }
+}
+
+function parsedOrUndefined(text: string, file: string, env: NodeJS.ProcessEnv): Config | undefined {
+  const r = parseConfig(text, file, env);
+  return r.ok ? r.config : undefined;
 }
 
 /** True unless the file has no write permission bits or sits on a read-only file system. */
