@@ -23,6 +23,8 @@ export class Reloader {
   readonly status: ReloadStatus = { applied: 0, rejected: 0 };
   private readonly watcher: ConfigWatcher;
   private readonly listeners: ((result: 'applied' | 'rejected') => void)[] = [];
+  /** The last text refused, so that reading it again is neither logged nor counted twice. */
+  private rejectedText?: string;
 
   constructor(
     private readonly store: ConfigStore,
@@ -45,9 +47,11 @@ export class Reloader {
       if (this.status.last?.result === 'rejected') this.status.last = { result: 'applied', at: new Date(this.runtime.clock.now()).toISOString() };
       return;
     }
+    if (text === this.rejectedText) return;
     const result = this.store.accept(text);
     const at = new Date(this.runtime.clock.now()).toISOString();
     if (!result.ok) {
+      this.rejectedText = text;
       const errors = result.errors.map(formatDiagnostic);
       this.status.rejected++;
       this.status.last = { result: 'rejected', at, errors };
@@ -55,6 +59,7 @@ export class Reloader {
       this.emit('rejected');
       return;
     }
+    this.rejectedText = undefined;
     const snap = this.runtime.apply(result.config);
     this.rollouts.reconcile(result.config);
     this.status.applied++;

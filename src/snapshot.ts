@@ -31,8 +31,10 @@ export interface ServiceRuntime {
   readonly config: ServiceConfig;
   /** Overrides, then the split (a single upstream when the service has no split). */
   readonly split: Split<UpstreamRuntime>;
-  /** Every upstream the service may send to, for failover when the chosen one is empty. */
+  /** Every upstream the service may send to (its split's and its overrides'). */
   readonly upstreams: readonly UpstreamRuntime[];
+  /** Where requests fail over when the chosen upstream has no healthy target: the split's upstreams with weight, never an override's. */
+  readonly failoverTo: readonly UpstreamRuntime[];
   readonly basePath: string;
   readonly readTimeout: number;
   /** With `sticky.cookie`: the cookie to issue to clients that have none. */
@@ -83,10 +85,11 @@ export function buildSnapshot(config: Config, deps: SnapshotDeps, generation: nu
   /** An upstream as one service reaches it; services with the same connection settings share it. */
   const upstreamFor = (name: string, svc?: ServiceConfig): UpstreamRuntime => {
     const opts = { protocol: svc?.protocol ?? 'http', connectTimeout: svc?.connect_timeout ?? 60_000, tlsVerify: svc?.tls_verify ?? true } as const;
-    const key = `${name}#${opts.protocol}#${opts.connectTimeout}#${opts.tlsVerify}`;
+    const up = declared.get(name);
+    // A plain host is one target per port; a declared upstream is shared by services with the same settings.
+    const key = `${up ? name : `${name}:${svc?.port ?? 80}`}#${opts.protocol}#${opts.connectTimeout}#${opts.tlsVerify}`;
     const cached = compiled.get(key);
     if (cached) return cached;
-    const up = declared.get(name);
     // A service whose host is not an upstream sends to that host:port alone.
     const list = up ? up.targets : [{ target: `${name}:${svc?.port ?? 80}`, weight: 1 }];
     const members = list.map((t) => ({ member: deps.targets.get(t.target, opts), weight: t.weight }));
@@ -130,6 +133,7 @@ function compileService(
     config: svc,
     split: new Split(weights, overrides, svc.sticky),
     upstreams,
+    failoverTo: weights.filter((w) => w.weight > 0).map((w) => w.upstream),
     stats,
     basePath: svc.path ?? '',
     readTimeout: svc.read_timeout,

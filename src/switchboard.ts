@@ -1,4 +1,5 @@
 import { editConfig, type Draft } from './config/edit.js';
+import { validateConfig } from './config/parse.js';
 import type { Service } from './config/schema.js';
 import { BadInputError, NotFoundError } from './errors.js';
 import type { Logger } from './log.js';
@@ -44,7 +45,10 @@ export class Switchboard {
   change(name: string, edit: (svc: Draft<Service>) => void, event: HistoryEvent | undefined, by: string, detail?: string): Snapshot {
     const before = this.service(name);
     const next = editConfig(this.runtime.current.config, (draft) => edit(draft.services.find((s) => s.name === name)!));
-    const snap = this.runtime.apply(next);
+    // The same schema and rules as a config file: an admin change can never apply what a file could not.
+    const checked = validateConfig(next);
+    if (!checked.ok) throw new BadInputError(checked.errors.join('; '), { errors: checked.errors });
+    const snap = this.runtime.apply(checked.config);
     const after = snap.config.services.find((s) => s.name === name)!;
     if (after.host !== before.host && after.split === undefined) this.previousHost.set(name, before.host);
     if (event !== undefined) this.record(name, event, by, detail);

@@ -23,11 +23,14 @@ export class Target implements PoolMember {
   readonly dispatcher: UndiciPool;
   /** Shared by every pool of this address: health belongs to the address, not the pool. */
   readonly health: TargetHealth;
+  /** With https: whether the target's certificate is checked. */
+  readonly tlsVerify: boolean;
 
   constructor(key: string, address: string, opts: TargetOptions, health: TargetHealth) {
     this.key = key;
     this.address = address;
     this.health = health;
+    this.tlsVerify = opts.tlsVerify;
     this.origin = `${opts.protocol}://${address}`;
     this.dispatcher = new UndiciPool(this.origin, {
       connections: 256,

@@ -1,4 +1,5 @@
 import { BadInputError, ConflictError, NotFoundError } from '../errors.js';
+import { integer, nonEmptyString, pathString } from './input.js';
 import { isForced } from './rollouts.js';
 import type { ServiceRuntime } from '../snapshot.js';
 import type { AdminContext } from './context.js';
@@ -76,22 +77,4 @@ function readChanges(body: Record<string, unknown>): Record<string, unknown> {
   }
   if (Object.keys(changes).length === 0) throw new BadInputError(`nothing to change (allowed: ${Object.keys(PATCHABLE).join(', ')})`);
   return changes;
-}
-
-function nonEmptyString(v: unknown, field: string): string {
-  if (typeof v !== 'string' || v.trim() === '') throw new BadInputError(`${field}: expected a non-empty string`, { [field]: 'expected a string' });
-  return v.trim();
-}
-
-function pathString(v: unknown, field: string): string {
-  if (typeof v !== 'string' || !v.startsWith('/')) throw new BadInputError(`${field}: expected a path starting with "/"`, { [field]: 'expected a path' });
-  return v;
-}
-
-function integer(v: unknown, field: string, min: number, max: number): number {
-  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
-    throw new BadInputError(`${field}: expected an integer from ${min} to ${max}`, { [field]: `expected an integer from ${min} to ${max}` });
-  }
-  return n;
 }

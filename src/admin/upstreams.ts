@@ -2,6 +2,7 @@ import { validateConfig } from '../config/parse.js';
 import { BadInputError, ConflictError, NotFoundError } from '../errors.js';
 import type { UpstreamRuntime } from '../snapshot.js';
 import type { AdminContext } from './context.js';
+import { integer } from './input.js';
 import type { AdminRequest, AdminResponse, AdminRoute } from './router.js';
 import { list, targetsView, upstreamView } from './views.js';
 
@@ -62,14 +63,13 @@ export function targetRoutes(ctx: AdminContext): AdminRoute[] {
         const { target, weight } = req.body;
         if (typeof target !== 'string') throw new BadInputError('target: expected "HOST:PORT"', { target: 'required' });
         if (targets.some((t) => t.target === target)) throw new ConflictError(`target "${target}" is already in upstream ${req.params.name}; PATCH it instead`);
-        targets.push({ target, weight: weight === undefined ? 100 : Number(weight) });
+        targets.push({ target, weight: weight === undefined ? 100 : integer(weight, 'weight', 0, 65535) });
       }),
     },
     {
       methods: ['PATCH'], path: '/upstreams/:name/targets/:target',
       handler: (req) => change(req, 200, (targets) => {
-        if (req.body.weight === undefined) throw new BadInputError('weight: expected an integer from 0 to 65535', { weight: 'required' });
-        targets[find(targets, req)].weight = Number(req.body.weight);
+        targets[find(targets, req)].weight = integer(req.body.weight, 'weight', 0, 65535);
       }),
     },
     {

@@ -34,12 +34,17 @@ export class Pool<T extends PoolMember> {
     return this.wrr.pick();
   }
 
-  /** For a retry: a healthy target other than `not`, else `not` itself if it is still healthy. */
+  /**
+   * For a retry: a healthy target other than `not`, else `not` itself if it is still healthy.
+   * The rotation is tried first (it spreads retries by weight); with weights as uneven as
+   * 100:5 it may keep landing on `not`, so a scan makes sure another target is found.
+   */
   pickOther(not: T): T | undefined {
     for (let i = 0; i < this.members.length; i++) {
       const t = this.wrr.pick();
       if (t === undefined || t !== not) return t;
     }
+    for (const m of this.members) if (m.member !== not && m.weight > 0 && m.member.healthy) return m.member;
     return not.healthy ? not : undefined;
   }
 

@@ -50,6 +50,15 @@ function unknownUpstreams(config: Config): Issue[] {
     s.overrides?.forEach((o, j) => {
       if (!declared.has(o.upstream)) error(['services', i, 'overrides', j, 'upstream'], o.upstream, 'value');
     });
+    // A rollout moves traffic from one upstream (the host) to another.
+    if (s.rollout) {
+      if (!declared.has(s.rollout.to)) error(['services', i, 'rollout', 'to'], s.rollout.to, 'value');
+      if (!declared.has(s.host)) {
+        issues.push({ path: ['services', i, 'host'], at: 'value', severity: 'error', message: `a service with a rollout needs an upstream as its host, not "${s.host}"` });
+      } else if (s.rollout.to === s.host) {
+        issues.push({ path: ['services', i, 'rollout', 'to'], at: 'value', severity: 'error', message: `the rollout goes to "${s.host}", which is already the service's host` });
+      }
+    }
     // A plain host is allowed, but one a typo away from an upstream is probably a typo.
     const near = s.split || declared.has(s.host) ? undefined : [...declared].find((u) => distance(u, s.host) <= 2);
     if (near !== undefined) {

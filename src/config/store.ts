@@ -3,6 +3,7 @@ import { constants } from 'node:fs';
 import { access, open, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { parseDocument } from 'yaml';
+import { ConflictError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { applyToDocument, diffOverlay, isEmpty, type Overlay } from './overlay.js';
 import { parseConfig, type ParseResult } from './parse.js';
@@ -39,8 +40,8 @@ export class ConfigStore {
   /** The file's text and config as last read or written: the base admin changes are measured from. */
   private text = '';
   private base: Config | undefined;
-  /** Hashes of texts this process wrote, so the watcher can ignore them. */
-  private readonly written = new Set<string>();
+  /** Text this process is writing right now, so the watcher can ignore it. */
+  private writing: string | undefined;
   private queue: Promise<void> = Promise.resolve();
   private pending: Config | undefined;
 
@@ -101,7 +102,8 @@ export class ConfigStore {
 
   /** True when `text` is what this process last wrote or read, so a watch event can be ignored. */
   isKnown(text: string): boolean {
-    return text === this.text || this.written.has(textHash(text));
+    // Only the current text counts: a hand edit back to something written earlier is still an edit.
+    return text === this.text || text === this.writing;
   }
 
   /** Keep the running config's admin changes; writes are serialised and coalesced. */
@@ -115,11 +117,17 @@ export class ConfigStore {
   async replace(text: string): Promise<ParseResult> {
     const result = parseConfig(text, 'request body', this.env);
     if (!result.ok) return result;
-    await this.queue;
-    await this.writeFile(text);
-    this.text = text;
-    this.base = result.config;
-    if (this.mode === 'state-file') await unlink(this.statePath).catch(() => undefined);
+    if (this.mode !== 'file') {
+      throw new ConflictError(`cannot replace the config: ${this.path} is not writable (admin changes are ${this.describe()}); change the file where it is mounted`);
+    }
+    // In the save queue, so that no earlier save can land after this and bring the old config back.
+    const write = this.queue.then(async () => {
+      await this.writeFile(text);
+      this.text = text;
+      this.base = result.config;
+    });
+    this.queue = write.catch(() => undefined);
+    await write;
     return result;
   }
 
@@ -129,6 +137,12 @@ export class ConfigStore {
     if (config === undefined || this.base === undefined) return;
     const overlay = diffOverlay(this.base, config);
     if (this.mode === 'file' && !isEmpty(overlay)) {
+      // A hand edit not yet picked up by the watcher wins: do not write over it.
+      const onDisk = await readFile(this.path, 'utf8').catch(() => this.text);
+      if (onDisk !== this.text) {
+        this.log.warn({ file: this.path }, 'the config file was edited by hand while an admin change was being saved: the hand edit wins');
+        return;
+      }
       const text = this.render(this.text, overlay, config);
       try {
         await this.writeFile(text);
@@ -152,9 +166,12 @@ export class ConfigStore {
   }
 
   private async writeFile(text: string): Promise<void> {
-    this.written.add(textHash(text));
-    if (this.written.size > 16) this.written.delete(this.written.values().next().value!);
-    await atomicWrite(this.path, text);
+    this.writing = text;
+    try {
+      await atomicWrite(this.path, text);
+    } finally {
+      this.writing = undefined;
+    }
   }
 
   private async readState(): Promise<StateFile | undefined> {

@@ -4,6 +4,12 @@ import chokidar, { type FSWatcher } from 'chokidar';
 
 /** Settles a burst of file events into one reload (editors write several times). */
 export const DEBOUNCE_MS = 25;
+/**
+ * The file is read once more this long after a burst: file-system watchers coalesce or
+ * throttle events that come close together (ours right after a write-back of our own),
+ * and a second look makes sure the last content is never missed.
+ */
+export const CONFIRM_MS = 150;
 
 /**
  * Watches a config file and hands each new content over once a burst of writes has
@@ -14,6 +20,7 @@ export const DEBOUNCE_MS = 25;
 export class ConfigWatcher {
   private watcher?: FSWatcher;
   private timer?: ReturnType<typeof setTimeout>;
+  private confirm?: ReturnType<typeof setTimeout>;
 
   constructor(
     readonly path: string,
@@ -29,6 +36,7 @@ export class ConfigWatcher {
     this.watcher = chokidar.watch(dir, {
       depth: 0,
       ignoreInitial: true,
+      atomic: false, // every event only prompts a read; no need for chokidar to merge them
       // Our own temp files come and go on every save; they never need a reload.
       ignored: (p: string) => p !== dir && basename(p).startsWith(`.${name}.`),
     });
@@ -40,12 +48,15 @@ export class ConfigWatcher {
   /** Stop watching. */
   async close(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
+    if (this.confirm) clearTimeout(this.confirm);
     await this.watcher?.close();
   }
 
   private schedule(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.read(), DEBOUNCE_MS);
+    if (this.confirm) clearTimeout(this.confirm);
+    this.confirm = setTimeout(() => void this.read(), CONFIRM_MS);
   }
 
   private async read(): Promise<void> {

@@ -128,7 +128,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     // Every failed attempt counts against the upstream it went to, even if a retry then succeeds elsewhere.
     this.dest.upstream.traffic.record(ms, true);
     const stats = this.statsOf();
-    if (stats) countFailure(stats, TIMEOUT.has(code) ? 'timeout' : NOT_SENT.has(code) ? 'connect' : 'reset');
+    if (stats) countFailure(stats, NOT_SENT.has(code) ? 'connect' : TIMEOUT.has(code) ? 'timeout' : 'reset');
     if (this.res.headersSent) {
       // Mid-response: the status line is gone, so the only honest signal is a cut stream.
       this.done = true;
@@ -180,7 +180,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       return true;
     }
     const service = dest.route.service;
-    const other = service.config.failover ? pickElsewhere(service.upstreams, dest.upstream) : undefined;
+    const other = service.config.failover ? pickElsewhere(service.failoverTo, dest.upstream) : undefined;
     if (other === undefined) return false;
     dest.upstream = other.upstream;
     dest.target = other.target;
@@ -191,7 +191,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
 /** Map an undici failure to the error the client sees. */
 function toProxyError(err: Error & { code?: string }, dest: Destination): SwitchyardError {
   const code = err.code ?? '';
-  if (TIMEOUT.has(code)) {
+  // A connect timeout is "cannot connect" (502); only a target that took the request and went quiet is a 504.
+  if (TIMEOUT.has(code) && !NOT_SENT.has(code)) {
     return new SwitchyardError('UPSTREAM_TIMEOUT', `upstream ${dest.upstream.name} timed out (${dest.target.address})`);
   }
   if (NOT_SENT.has(code)) {

@@ -1,9 +1,9 @@
-import http from 'node:http';
+import http, { STATUS_CODES } from 'node:http';
 import https from 'node:https';
 import { readFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { SwitchyardError } from '../errors.js';
+import { errorBody, SwitchyardError } from '../errors.js';
 import type { RequestStatsStore } from '../metrics/request-stats.js';
 import { listen } from '../net.js';
 import type { RouteRuntime, Snapshot, UpstreamRuntime } from '../snapshot.js';
@@ -12,6 +12,11 @@ import { upstreamRequestHeaders, type ListenerInfo } from './headers.js';
 import { hostOf, type RouteMatch, type RouteRequest } from './router.js';
 import { sendError } from './respond.js';
 import { WebSocketRelay } from './websocket.js';
+
+/** Why a request reaches no upstream, with the labels it is counted under. */
+class Refusal {
+  constructor(readonly error: SwitchyardError, readonly service: string, readonly upstream: string) {}
+}
 
 /** How long shutdown waits for in-flight requests before closing their connections. */
 export const DRAIN_GRACE_MS = 10_000;
@@ -54,50 +59,48 @@ export class ProxyServer {
 
   /** Handle one request: every lookup here is against the snapshot current at its start. */
   handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const dest = this.resolve(req, res);
-    if (dest === undefined) return;
+    const dest = this.resolve(req);
+    if (dest instanceof Refusal) return this.refuse(res, dest);
     const route = dest.route;
     const headers = upstreamRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', this.client, route.preserveHost);
     const path = upstreamPath(req.url ?? '/', route.stripPath ? dest.prefix : '', route.service.basePath);
     new Exchange(req, res, dest, path, headers).start();
   }
 
-  /** Route the request and pick its upstream and target; answers the error itself if it cannot. */
-  private resolve(req: http.IncomingMessage, res: http.ServerResponse | null): Destination | undefined {
+  /** Route the request and pick its upstream and target, or say why it cannot be. */
+  private resolve(req: http.IncomingMessage): Destination | Refusal {
     const snap = this.source.current;
     const host = snap.router.usesHost ? hostOf(req.headers.host) : '';
     const match = snap.router.match(req as RouteRequest, host);
-    if (match === undefined) {
-      if (res) this.fail(res, new SwitchyardError('NO_ROUTE', 'no Route matched with those values'), '', '');
-      return undefined;
-    }
+    if (match === undefined) return new Refusal(new SwitchyardError('NO_ROUTE', 'no Route matched with those values'), '', '');
     const service = match.target.service;
     const issued = service.stickyCookie === undefined ? undefined : service.split.bucketToIssue(req);
     const chosen = service.split.choose(req, issued);
-    const dest = chosen && pickTarget(chosen, service.upstreams, service.config.failover, match);
-    if (dest !== undefined && issued !== undefined) dest.setCookie = `${service.stickyCookie}=${issued}; Path=/; HttpOnly; SameSite=Lax`;
-    if (dest === undefined && res) {
+    const dest = chosen && pickTarget(chosen, service.failoverTo, service.config.failover, match);
+    if (dest === undefined) {
       const name = chosen?.name ?? service.upstreams[0]?.name ?? service.name;
-      this.fail(res, new SwitchyardError('NO_HEALTHY_TARGET', `no healthy targets in upstream ${name}`), service.name, name);
+      return new Refusal(new SwitchyardError('NO_HEALTHY_TARGET', `no healthy targets in upstream ${name}`), service.name, name);
     }
+    if (issued !== undefined) dest.setCookie = `${service.stickyCookie}=${issued}; Path=/; HttpOnly; SameSite=Lax`;
     return dest;
   }
 
-  /** Answer an error that never reached an upstream, and count it (with an empty target label). */
-  private fail(res: http.ServerResponse, err: SwitchyardError, service: string, upstream: string): void {
-    sendError(res, err);
-    this.stats?.get(service, upstream, '').record(err.status, 0);
+  /** Answer a request that reaches no upstream, and count it (with an empty target label). */
+  private refuse(res: http.ServerResponse, r: Refusal): void {
+    sendError(res, r.error);
+    this.stats?.get(r.service, r.upstream, '').record(r.error.status, 0);
   }
 
   private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
-    const dest = this.resolve(req, null);
-    if (dest === undefined) {
-      socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    const dest = this.resolve(req);
+    if (dest instanceof Refusal) {
+      const body = errorBody(dest.error);
+      socket.end(`HTTP/1.1 ${dest.error.status} ${STATUS_CODES[dest.error.status]}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
       return;
     }
     const route = dest.route;
     req.url = upstreamPath(req.url ?? '/', route.stripPath ? dest.prefix : '', route.service.basePath);
-    this.ws.relay(req, socket as Socket, head, dest.target.origin, route.preserveHost);
+    this.ws.relay(req, socket as Socket, head, dest.target, route.preserveHost);
   }
 
   /** Listen on "host:port" (port 0 = ephemeral); resolves with the bound "host:port". */
@@ -139,7 +142,7 @@ function pickTarget(
 /** The path sent upstream: the service's path, then the request path less a stripped prefix. */
 export function upstreamPath(url: string, strip: string, base: string): string {
   const rest = strip === '' ? url : url.slice(strip.length);
-  if (base === '') return rest === '' || rest.charCodeAt(0) === 63 /* ? */ ? `/${rest}` : rest;
+  if (base === '') return rest.charCodeAt(0) === 47 /* / */ ? rest : `/${rest}`;
   if (rest === '' || rest.charCodeAt(0) === 63) return base + rest;
   const baseSlash = base.endsWith('/');
   const restSlash = rest.charCodeAt(0) === 47; /* / */

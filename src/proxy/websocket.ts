@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { createProxyServer } from 'http-proxy-3';
+import type { Target } from '../targets.js';
 
 /**
  * WebSocket (and any HTTP/1.1 Upgrade) pass-through to the chosen target. http-proxy-3
@@ -12,19 +13,20 @@ export class WebSocketRelay {
   private readonly open = new Set<Socket>();
 
   constructor() {
-    // A failed tunnel only concerns its own client: answer 502 if the handshake is still pending.
+    // A failed tunnel only concerns its own client: answer 502 while the handshake is pending;
+    // once the 101 has gone out, the socket carries WebSocket frames and can only be closed.
     this.proxy.on('error', (_err, _req, res) => {
       const socket = res as Socket;
-      if (socket.writable) socket.end('HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      if (socket.writable && socket.bytesWritten === 0) socket.end('HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       else socket.destroy();
     });
   }
 
-  /** Tunnel one upgrade request to `origin` (req.url already rewritten for the upstream). */
-  relay(req: IncomingMessage, socket: Socket, head: Buffer, origin: string, preserveHost: boolean): void {
+  /** Tunnel one upgrade request to a target (req.url already rewritten for the upstream). */
+  relay(req: IncomingMessage, socket: Socket, head: Buffer, target: Target, preserveHost: boolean): void {
     this.open.add(socket);
     socket.once('close', () => this.open.delete(socket));
-    this.proxy.ws(req, socket, head, { target: origin, changeOrigin: !preserveHost });
+    this.proxy.ws(req, socket, head, { target: target.origin, changeOrigin: !preserveHost, secure: target.tlsVerify });
   }
 
   /** Close every open tunnel. */

@@ -112,16 +112,22 @@ export class RolloutController {
     if (!live) return;
     live.timer = undefined;
     const e = live.engine;
-    const end = this.reading(e.plan.to);
-    const judgement = e.evaluate(this.runtime.clock.now(), windowBetween(live.reading, end));
-    // A timer may fire a millisecond before the wall clock says the window ended: then nothing
-    // was judged, and the window must keep counting from where it began.
-    if (judgement) {
-      live.reading = end;
-      this.switchboard.note(service, 'rollout_judgement', 'rollout', describe(judgement), judgement.verdict);
+    try {
+      const end = this.reading(e.plan.to);
+      const judgement = e.evaluate(this.runtime.clock.now(), windowBetween(live.reading, end));
+      // A timer may fire a millisecond before the wall clock says the window ended: then nothing
+      // was judged, and the window must keep counting from where it began.
+      if (judgement) {
+        live.reading = end;
+        this.switchboard.note(service, 'rollout_judgement', 'rollout', describe(judgement), judgement.verdict);
+      }
+      if (e.state === 'paused') this.switchboard.note(service, 'rollout_paused', 'rollout', e.reason);
+      this.apply(live, 'rollout');
+    } catch (err) {
+      // A step that cannot be applied (the config changed under the rollout) holds for a person; it never crashes the proxy.
+      if (e.state === 'running') e.pause(`could not apply the next step: ${(err as Error).message}`);
+      this.switchboard.note(service, 'rollout_paused', 'rollout', e.reason);
     }
-    if (e.state === 'paused') this.switchboard.note(service, 'rollout_paused', 'rollout', e.reason);
-    this.apply(live, 'rollout');
   }
 
   /**

@@ -65,6 +65,8 @@ describe('admin API', () => {
     ['an unknown field', 'PATCH', '/services/svc', '{"colour":"green"}', 400, /cannot change "colour"/],
     ['a bad port', 'PATCH', '/services/svc', '{"port":"eighty"}', 400, /port: expected an integer from 1 to 65535/],
     ['an empty body', 'PATCH', '/services/svc', '', 400, /nothing to change/],
+    ['a path the schema refuses', 'PATCH', '/services/svc', '{"path":"/a b?x"}', 400, /path/],
+    ['a plain host that is no hostname', 'PATCH', '/services/svc', '{"host":"foo bar","port":80}', 400, /host/],
     ['an unknown path', 'GET', '/nowhere', undefined, 404, /Not found/],
     ['a wrong method', 'DELETE', '/services/svc', undefined, 405, /not allowed/],
     ['an unknown upstream', 'GET', '/upstreams/nope', undefined, 404, /upstream "nope" not found/],
@@ -89,6 +91,7 @@ describe('admin API', () => {
       expect(removed.json.targets.map((t: { target: string }) => t.target)).toEqual([ups[1].address]);
       expect((await admin('DELETE', `/upstreams/green/targets/${extra.address}`)).status).toBe(404);
       expect((await admin('POST', '/upstreams/green/targets', JSON.stringify({ target: 'not a target' }))).status).toBe(400);
+      expect((await admin('POST', '/upstreams/green/targets', 'target=127.0.0.1:7&weight=', 'application/x-www-form-urlencoded')).status).toBe(400);
     } finally {
       await closeDemoUpstreams([extra]);
     }

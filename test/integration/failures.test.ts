@@ -28,6 +28,28 @@ describe('upstream failures', () => {
     }
   });
 
+  it('retries on the live target even when the dead one has 20 times its weight', async () => {
+    const live = track(await startEchoUpstream('live'));
+    const sy = track(await startSwitchyard(`
+services: [{ name: s, host: u, routes: [{ paths: ["/"] }] }]
+upstreams: [{ name: u, targets: [{ target: "${await deadAddress()}", weight: 100 }, { target: "${live.address}", weight: 5 }] }]
+`));
+    for (let i = 0; i < 20; i++) expect(await call(sy)).toEqual({ status: 200, json: expect.anything() });
+  });
+
+  it('keeps services on plain hosts that differ only by port apart', async () => {
+    const [a, b] = [track(await startEchoUpstream('a')), track(await startEchoUpstream('b'))];
+    const [ha, pa] = a.address.split(':');
+    const [, pb] = b.address.split(':');
+    const sy = track(await startSwitchyard(`
+services:
+  - { name: sa, host: "${ha}", port: ${pa}, routes: [{ paths: ["/a"] }] }
+  - { name: sb, host: "${ha}", port: ${pb}, routes: [{ paths: ["/b"] }] }
+`));
+    const who = async (path: string) => ((await (await request(`${sy.proxy}${path}`)).body.json()) as { name: string }).name;
+    expect([await who('/a'), await who('/b')]).toEqual(['a', 'b']);
+  });
+
   it('answers 502 with a JSON message once every target refused', async () => {
     const sy = track(await startSwitchyard(blueGreenYaml({ u: [await deadAddress(), await deadAddress()] })));
     const res = await call(sy);

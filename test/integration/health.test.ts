@@ -133,6 +133,18 @@ describe('health checks', () => {
     expect(result.byUpstream.get('blue')).toBeGreaterThan(result.byUpstream.get('green')!);
   });
 
+  it('never fails over to an upstream that only an override names', async () => {
+    const [blue, green] = await ups('blue', 'green');
+    const service = '{ name: s, host: blue, overrides: [{ header: x-canary, value: "1", upstream: green }], routes: [{ paths: ["/"] }] }';
+    const sy = await start(yaml({ blue: [blue], green: [green] }, '{}', service));
+    await request(`${sy.admin}/upstreams/blue/targets/${blue.address}/unhealthy`, { method: 'POST' });
+    const res = await request(`${sy.proxy}/`);
+    expect(res.statusCode).toBe(503);
+    expect(await res.body.json()).toEqual({ message: 'no healthy targets in upstream blue' });
+    expect(green.hits).toBe(0);
+    expect((await request(`${sy.proxy}/`, { headers: { 'x-canary': '1' } })).statusCode).toBe(200);
+  });
+
   it('takes manual marks (POST and PUT, 204), keeps them across a reload, and starts a re-added target afresh', async () => {
     const [a, b] = await ups('a', 'b');
     const text = yaml({ u: [a, b] }, '{}');

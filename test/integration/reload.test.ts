@@ -119,6 +119,8 @@ describe('hot reload and durable state', () => {
     await waitFor(async () => (await admin(app, 'GET', '/status')).json!.status === 'warn', 5_000, 'the rejection');
     const status = (await admin(app, 'GET', '/status')).json!;
     expect(status.details.last_reload.result).toBe('rejected');
+    await new Promise((r) => setTimeout(r, 200)); // the watcher's second look must not count it again
+    expect(app.reloader!.status.rejected).toBe(1);
     expect(status.details.last_reload.errors[0]).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+ `));
     expect(await generation(app)).toBe(before);
     await load.sentAtLeast(200);
@@ -189,6 +191,27 @@ describe('hot reload and durable state', () => {
     await writeFile(file, text('blue') + '# edited by hand\n');
     const third = await start();
     expect(await colour(third)).toBe('blue'); // the file changed since the state was written: the file wins
+  });
+
+  it('applies a hand edit even when it restores text switchyard wrote before', async () => {
+    await writeFile(file, text());
+    const app = await start();
+    await admin(app, 'PATCH', '/services/svc', JSON.stringify({ host: 'green' }));
+    await waitFor(async () => (await readFile(file, 'utf8')).includes('host: green'), 5_000, 'the first write-back');
+    await admin(app, 'PATCH', '/services/svc', JSON.stringify({ host: 'blue' }));
+    await waitFor(async () => (await readFile(file, 'utf8')).includes('host: blue'), 5_000, 'the second write-back');
+    await writeFile(file, (await readFile(file, 'utf8')).replace('host: blue', 'host: green'));
+    await waitFor(async () => (await colour(app)) === 'green', 5_000, 'the hand edit to apply');
+  });
+
+  it('refuses POST /config with 409 when the config file is read-only', async () => {
+    await writeFile(file, text());
+    await chmod(file, 0o444);
+    const app = await start();
+    const res = await admin(app, 'POST', '/config', text('green'), 'application/yaml');
+    expect(res.status).toBe(409);
+    expect(res.json!.message).toMatch(/is not writable/);
+    expect(await colour(app)).toBe('blue');
   });
 
   it('applies a hand edit made while the proxy runs, over earlier admin changes', async () => {

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request } from 'undici';
 import { startUpstream, type TestUpstream } from '../helpers/upstreams.js';
 import { blueGreenYaml, startSwitchyard, type Running } from '../helpers/switchyard.js';
 
@@ -44,5 +45,19 @@ describe('WebSocket upgrades', () => {
     expect(await echoed).toBe('HELLO');
     expect(upgradedPath).toBe('/chat');
     socket.destroy();
+  });
+
+  it('answers an upgrade with no healthy target 503 with a JSON body', async () => {
+    await request(`${sy.admin}/upstreams/u/targets/${up.address}/unhealthy`, { method: 'POST' });
+    const { port } = new URL(sy.proxy);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, path: '/ws/x', headers: { connection: 'Upgrade', upgrade: 'websocket' } });
+      req.on('response', (res) => resolve(res.statusCode ?? 0));
+      req.on('upgrade', () => reject(new Error('upgraded')));
+      req.on('error', reject);
+      req.end();
+    });
+    expect(status).toBe(503);
+    await request(`${sy.admin}/upstreams/u/targets/${up.address}/healthy`, { method: 'POST' });
   });
 });

@@ -91,4 +91,13 @@ describe('rules across entities', () => {
     const text = yaml('services:', '  - { name: a, host: h, port: x }', '  - { name: a, host: h }');
     expect(check(text).errors).toEqual(['c.yaml:2:31 services[0].port: expected an integer from 1 to 65535, got "x"']);
   });
+
+  it('requires a rollout to go from an upstream host to another declared upstream', () => {
+    const base = ['upstreams: [{ name: blue }, { name: green }]', 'services:'];
+    const rollout = (host: string, to: string) => check(yaml(...base, `  - { name: s, host: ${host}, rollout: { to: ${to}, steps: [10, 100], interval: 1000 } }`)).errors;
+    expect(rollout('blue', 'green')).toEqual([]);
+    expect(rollout('blue', 'greem')).toEqual([expect.stringMatching(/rollout\.to: unknown upstream "greem" \(declared upstreams: blue, green\)/)]);
+    expect(rollout('blue', 'blue')).toEqual([expect.stringMatching(/already the service's host/)]);
+    expect(rollout('example.com', 'green')).toEqual([expect.stringMatching(/needs an upstream as its host/)]);
+  });
 });

@@ -70,6 +70,8 @@ describe('upstreamPath', () => {
     ['/api/users', '/api', '', '/users'],
     ['/api', '/api', '', '/'],
     ['/api?q=1', '/api', '', '/?q=1'],
+    ['/x/y', '/', '', '/x/y'], // paths: ["/"] with strip_path (Kong's default) keeps the leading slash
+    ['/apix', '/api', '', '/x'],
     ['/api/users', '/api', '/anything', '/anything/users'],
     ['/api', '/api', '/anything', '/anything'],
     ['/users', '', '/anything/', '/anything/users'],
