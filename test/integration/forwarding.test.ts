@@ -100,6 +100,21 @@ upstreams:
   });
 });
 
+describe('a "/" route with strip_path (Kong\'s default)', () => {
+  it('keeps the request path, leading slash included', async () => {
+    const up = await startEchoUpstream('root');
+    const sy = await startSwitchyard(`services: [{ name: s, host: u, routes: [{ paths: ["/"] }] }]\nupstreams: [{ name: u, targets: [{ target: "${up.address}" }] }]\n`);
+    try {
+      const res = await request(`${sy.proxy}/foo/bar?x=1`);
+      expect(res.statusCode).toBe(200);
+      expect(await res.body.json()).toMatchObject({ url: '/foo/bar?x=1' });
+    } finally {
+      await sy.close();
+      await up.close();
+    }
+  });
+});
+
 describe('streaming bodies', () => {
   let up: TestUpstream;
   let sy: Running;
