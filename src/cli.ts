@@ -10,8 +10,10 @@ import { VERSION } from './version.js';
 const USAGE = `switchyard ${VERSION}: a traffic-switching reverse proxy for blue/green gateway upgrades
 
 Usage:
-  switchyard start [-c FILE] [--demo]   run the proxy (default config: config/switchyard.yaml);
-                                        --demo also starts demo upstreams (blue 9001, 9002; green 9101, 9102)
+  switchyard start [-c FILE] [--demo] [--state FILE]
+                                        run the proxy (default config: config/switchyard.yaml);
+                                        --demo also starts demo upstreams (blue 9001, 9002; green 9101, 9102);
+                                        --state: where admin changes go if FILE cannot be written
   switchyard validate FILE              check a config: exit 0, or print FILE:LINE:COL message and exit 1
 ${CLIENT_USAGE}  switchyard --version | --help
 

@@ -32,7 +32,7 @@ export class Reloader {
     private readonly rollouts: RolloutController,
     private readonly log: Logger,
   ) {
-    this.watcher = new ConfigWatcher(store.path, (text) => this.reload(text), (err) => log.error({ err: err.message }, 'config watch error'));
+    this.watcher = new ConfigWatcher(store.path, (text, readAt) => this.reload(text, readAt), (err) => log.error({ err: err.message }, 'config watch error'));
   }
 
   /** Start watching the file. */
@@ -40,8 +40,13 @@ export class Reloader {
     return this.watcher.start();
   }
 
-  /** Apply new file text, unless it is what we already run or wrote ourselves. */
-  reload(text: string): void {
+  /**
+   * Apply new file text, unless it is what we already run or wrote ourselves. A read that
+   * began before our latest write-back may hold the file as it was before it: it is stale,
+   * and the watcher's second look reads the file again.
+   */
+  reload(text: string, readAt = Infinity): void {
+    if (readAt <= this.store.lastWriteAt) return;
     if (this.store.isKnown(text)) {
       // Put back as it was after a rejected edit: nothing to apply, but no longer a warning.
       if (this.status.last?.result === 'rejected') this.status.last = { result: 'applied', at: new Date(this.runtime.clock.now()).toISOString() };

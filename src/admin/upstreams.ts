@@ -1,4 +1,5 @@
 import { validateConfig } from '../config/parse.js';
+import { withDefaultPort } from '../config/schema.js';
 import { BadInputError, ConflictError, NotFoundError } from '../errors.js';
 import type { UpstreamRuntime } from '../snapshot.js';
 import type { AdminContext } from './context.js';
@@ -60,8 +61,9 @@ export function targetRoutes(ctx: AdminContext): AdminRoute[] {
     {
       methods: ['POST'], path: '/upstreams/:name/targets',
       handler: (req) => change(req, 201, (targets) => {
-        const { target, weight } = req.body;
-        if (typeof target !== 'string') throw new BadInputError('target: expected "HOST:PORT"', { target: 'required' });
+        const { weight } = req.body;
+        if (typeof req.body.target !== 'string') throw new BadInputError('target: expected "HOST:PORT"', { target: 'required' });
+        const target = withDefaultPort(req.body.target.trim());
         if (targets.some((t) => t.target === target)) throw new ConflictError(`target "${target}" is already in upstream ${req.params.name}; PATCH it instead`);
         targets.push({ target, weight: weight === undefined ? 100 : integer(weight, 'weight', 0, 65535) });
       }),

@@ -1,4 +1,6 @@
 import { type Document, isCollection, isMap, isNode, isScalar, isSeq } from 'yaml';
+import { editConfig } from './edit.js';
+import { validateConfig } from './parse.js';
 import type { Config } from './schema.js';
 
 /** Service fields the admin API and rollouts change; everything else only a person edits. */
@@ -31,6 +33,25 @@ export function diffOverlay(before: Config, after: Config): Overlay {
     if (old && !same(old.targets, up.targets)) overlay.upstreams[up.name] = { targets: up.targets };
   }
   return overlay;
+}
+
+/** A config with an overlay applied, validated like a file; or the errors. */
+export function applyToConfig(config: Config, overlay: Overlay): ReturnType<typeof validateConfig> {
+  const next = editConfig(config, (draft) => {
+    for (const [name, fields] of Object.entries(overlay.services)) {
+      const svc = draft.services.find((s) => s.name === name) as Record<string, unknown> | undefined;
+      if (!svc) continue;
+      for (const [field, value] of Object.entries(fields)) {
+        if (value === null) delete svc[field];
+        else svc[field] = value;
+      }
+    }
+    for (const [name, { targets }] of Object.entries(overlay.upstreams)) {
+      const up = draft.upstreams.find((u) => u.name === name);
+      if (up) up.targets = targets as typeof up.targets;
+    }
+  });
+  return validateConfig(next);
 }
 
 /** True when an overlay changes nothing. */
@@ -80,12 +101,13 @@ function indexByName(doc: Document, list: string, name: string): number {
   return seq.items.findIndex((item) => isMap(item) && item.get('name') === name);
 }
 
+/** Replace Kong's `url:` with the fields it stands for (the caller verifies the result parses as intended). */
 function expandUrl(doc: Document, i: number): void {
-  const url = new URL(String(doc.getIn(['services', i, 'url'])));
+  const url = new URL(String(doc.getIn(['services', i, 'url']))); // throws on ${VAR}: the caller falls back
   doc.deleteIn(['services', i, 'url']);
   doc.setIn(['services', i, 'protocol'], url.protocol.replace(':', ''));
   doc.setIn(['services', i, 'host'], url.hostname);
-  if (url.port) doc.setIn(['services', i, 'port'], Number(url.port));
+  doc.setIn(['services', i, 'port'], Number(url.port || (url.protocol === 'https:' ? 443 : 80)));
   if (url.pathname !== '/') doc.setIn(['services', i, 'path'], url.pathname);
 }
 

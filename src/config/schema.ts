@@ -33,13 +33,18 @@ const serviceHost = string({
   expected: 'an upstream name, a hostname or an IP address',
 }).map((h) => (h.includes(':') && !h.startsWith('[') ? `[${h}]` : h));
 
+/** A target with Kong's default port (8000) when it names none: one spelling per target. */
+export function withDefaultPort(target: string): string {
+  return /(?:^[^:]*|\]):\d+$/.test(target) ? target : `${target}:8000`;
+}
+
 // Kong's default target port is 8000; normalising here keeps one spelling per target.
 const targetAddress = string({
   pattern: new RegExp(`^${HOST}(?::\\d{1,5})?$`),
   expected: 'a target "HOST:PORT" such as "10.0.0.1:80" or "[::1]:80"',
 })
   .refine(port(1))
-  .map((t) => (/(?:^[^:]*|\]):\d+$/.test(t) ? t : `${t}:8000`));
+  .map(withDefaultPort);
 
 const path = string({ pattern: /^\/[^\s?#]*$/, expected: 'a path starting with "/"' });
 const routePath = string({ pattern: /^\/\S*$/, expected: 'a path prefix starting with "/" (regex paths are not supported)' });

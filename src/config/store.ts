@@ -5,7 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { ConflictError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { applyToDocument, diffOverlay, isEmpty, type Overlay } from './overlay.js';
+import { applyToConfig, applyToDocument, diffOverlay, isEmpty, type Overlay } from './overlay.js';
 import { parseConfig, type ParseResult } from './parse.js';
 import { patchText } from './text-patch.js';
 import type { Config } from './schema.js';
@@ -42,7 +42,11 @@ export class ConfigStore {
   private base: Config | undefined;
   /** Text this process is writing right now, so the watcher can ignore it. */
   private writing: string | undefined;
+  /** performance.now() when this process last finished writing the file. */
+  lastWriteAt = -Infinity;
   private queue: Promise<void> = Promise.resolve();
+  /** True while the state file holds changes the config file does not. */
+  private stateInUse = false;
   private pending: Config | undefined;
 
   constructor(
@@ -73,19 +77,19 @@ export class ConfigStore {
       await unlink(this.statePath).catch(() => undefined);
       return result;
     }
-    const merged = this.withOverlay(text, state.overlay);
+    const merged = applyToConfig(result.config, state.overlay);
     if (!merged.ok) {
       this.log.error({ state: this.statePath, errors: merged.errors }, 'the state file does not apply to the config file; ignoring it');
       return result;
     }
-    this.mode = 'state-file';
+    this.stateInUse = true;
     this.log.info({ state: this.statePath }, 'applied admin changes kept in the state file');
-    return merged;
+    return { ok: true, config: merged.config, warnings: result.warnings };
   }
 
   /** Where admin changes go, for the start-up log and GET /status. */
   describe(): string {
-    if (this.mode === 'file') return `written back to ${this.path}`;
+    if (this.mode === 'file') return `written back to ${this.path}${this.stateInUse ? ` (some kept in ${this.statePath})` : ''}`;
     if (this.mode === 'state-file') return `kept in ${this.statePath} (${this.path} is not writable)`;
     return 'kept in memory only (neither the config file nor the state file can be written)';
   }
@@ -136,32 +140,38 @@ export class ConfigStore {
     this.pending = undefined;
     if (config === undefined || this.base === undefined) return;
     const overlay = diffOverlay(this.base, config);
-    if (this.mode === 'file' && !isEmpty(overlay)) {
+    if (this.mode === 'file') {
       // A hand edit not yet picked up by the watcher wins: do not write over it.
       const onDisk = await readFile(this.path, 'utf8').catch(() => this.text);
       if (onDisk !== this.text) {
         this.log.warn({ file: this.path }, 'the config file was edited by hand while an admin change was being saved: the hand edit wins');
         return;
       }
-      const text = this.render(this.text, overlay, config);
-      try {
-        await this.writeFile(text);
-        this.text = text;
-        this.base = config;
-        return;
-      } catch (err) {
-        this.mode = 'state-file';
-        this.log.warn({ file: this.path, err: (err as Error).message, state: this.statePath }, 'cannot write the config file: keeping admin changes in the state file');
+      const text = isEmpty(overlay) ? this.text : this.render(this.text, overlay, config);
+      if (text !== undefined) {
+        try {
+          if (text !== this.text) await this.writeFile(text);
+          this.text = text;
+          this.base = config;
+          if (this.stateInUse) await unlink(this.statePath).catch(() => undefined);
+          this.stateInUse = false;
+          return;
+        } catch (err) {
+          this.mode = 'state-file';
+          this.log.warn({ file: this.path, err: (err as Error).message, state: this.statePath }, 'cannot write the config file: keeping admin changes in the state file');
+        }
+      } else {
+        this.log.warn({ file: this.path, state: this.statePath }, 'this change cannot be written into the config file without touching other entries (YAML anchors or aliases, or a url with ${VAR}): keeping it in the state file');
       }
     }
-    if (this.mode === 'state-file') {
-      const state: StateFile = { base: textHash(this.text), overlay };
-      try {
-        await atomicWrite(this.statePath, JSON.stringify(state, null, 2) + '\n');
-      } catch (err) {
-        this.mode = 'memory';
-        this.log.error({ state: this.statePath, err: (err as Error).message }, 'cannot write the state file either: admin changes will not survive a restart');
-      }
+    if (this.mode === 'memory') return;
+    const state: StateFile = { base: textHash(this.text), overlay };
+    try {
+      await atomicWrite(this.statePath, JSON.stringify(state, null, 2) + '\n');
+      this.stateInUse = true;
+    } catch (err) {
+      this.mode = 'memory';
+      this.log.error({ state: this.statePath, err: (err as Error).message }, 'cannot write the state file either: admin changes will not survive a restart');
     }
   }
 
@@ -171,6 +181,7 @@ export class ConfigStore {
       await atomicWrite(this.path, text);
     } finally {
       this.writing = undefined;
+      this.lastWriteAt = performance.now();
     }
   }
 
@@ -182,30 +193,28 @@ export class ConfigStore {
     }
   }
 
-  private withOverlay(text: string, overlay: Overlay): ParseResult {
-    return parseConfig(this.render(text, overlay), this.statePath, this.env);
-  }
-
   /**
-   * The file text with an overlay written in: by editing only the changed spans where that
-   * gives exactly the intended config, else by re-rendering the document (comments kept,
-   * their alignment not).
+   * The file text with an overlay written in, checked to parse to exactly `intended`: first by
+   * editing only the changed spans, else by re-rendering the document (comments kept, their
+   * alignment not). Undefined when neither gives the intended config.
    */
-  private render(text: string, overlay: Overlay, intended?: Config): string {
-    const doc = parseDocument(text, { merge: true });
-    applyToDocument(doc, overlay);
-    const rendered = doc.toString(YAML_OUTPUT);
+  private render(text: string, overlay: Overlay, intended: Config): string | undefined {
     const patched = patchText(text, overlay);
-    if (patched === undefined) return rendered;
-    const want = intended ?? parsedOrUndefined(rendered, this.path, this.env);
-    const got = parsedOrUndefined(patched, this.path, this.env);
-    return want !== undefined && JSON.stringify(got) === JSON.stringify(want) ? patched : rendered;
+    if (patched !== undefined && this.parsesTo(patched, intended)) return patched;
+    try {
+      const doc = parseDocument(text, { merge: true });
+      applyToDocument(doc, overlay);
+      const rendered = doc.toString(YAML_OUTPUT);
+      return this.parsesTo(rendered, intended) ? rendered : undefined;
+    } catch {
+      return undefined;
+    }
   }
-}
 
-function parsedOrUndefined(text: string, file: string, env: NodeJS.ProcessEnv): Config | undefined {
-  const r = parseConfig(text, file, env);
-  return r.ok ? r.config : undefined;
+  private parsesTo(text: string, intended: Config): boolean {
+    const r = parseConfig(text, this.path, this.env);
+    return r.ok && JSON.stringify(r.config) === JSON.stringify(intended);
+  }
 }
 
 /** True unless the file has no write permission bits or sits on a read-only file system. */

@@ -1,4 +1,4 @@
-import { isMap, isScalar, isSeq, type Pair, parseDocument, stringify, type YAMLMap } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type Pair, parseDocument, stringify, type YAMLMap, type YAMLSeq } from 'yaml';
 import type { Overlay } from './overlay.js';
 
 /** One replacement in the source text. */
@@ -21,7 +21,8 @@ export function patchText(text: string, overlay: Overlay): string | undefined {
   const plan = (list: string, name: string, fields: Record<string, unknown>): boolean => {
     const seq = doc.get(list, true);
     const map = isSeq(seq) ? seq.items.find((m) => isMap(m) && m.get('name') === name) : undefined;
-    if (!isMap(map) || map.has('url')) return false;
+    // Kong's url shorthand and YAML merge keys (<<) spread one value over several fields: re-render instead.
+    if (!isMap(map) || map.has('url') || map.items.some((p) => isScalar(p.key) && p.key.value === '<<')) return false;
     return Object.entries(fields).every(([key, value]) => planKey(text, map, key, value, edits));
   };
   for (const [name, fields] of Object.entries(overlay.services)) if (!plan('services', name, fields)) return undefined;
@@ -43,20 +44,62 @@ function planKey(text: string, map: YAMLMap, key: string, value: unknown, edits:
     return true;
   }
   if (!pair) return insert(text, map, key, value, edits);
-  const node = pair.value;
+  return planNode(text, pair.value, value, edits);
+}
+
+/** Plan the edits that make one node's value equal `value`. */
+function planNode(text: string, node: unknown, value: unknown, edits: Edit[]): boolean {
+  // An anchored node is shared with its aliases; an alias is someone else's value.
+  if (isAlias(node) || ((isScalar(node) || isMap(node) || isSeq(node)) && node.anchor)) return false;
   if (isScalar(node) && isLeaf(value)) {
     if (node.value !== value) edits.push(keepCommentColumn(text, node.range![0], node.range![1], scalarText(value)));
     return true;
   }
   if (isMap(node) && !node.flow && isObject(value)) {
+    if (node.items.some((p) => isScalar(p.key) && p.key.value === '<<')) return false;
     const keys = new Set([...node.items.map((p) => String((p.key as { value?: unknown }).value)), ...Object.keys(value)]);
     return [...keys].every((k) => same(node.get(k, true), value[k]) || planKey(text, node, k, value[k] ?? null, edits));
   }
+  if (isSeq(node) && !node.flow && Array.isArray(value)) return planList(text, node, value, edits);
   if ((isMap(node) || isSeq(node)) && node.flow && typeof value === 'object') {
     edits.push({ start: node.range![0], end: node.range![1], text: flowText(value) });
     return true;
   }
   return false;
+}
+
+/**
+ * A block list (targets, written one per line): items kept in order are edited in place,
+ * removed ones lose their lines, new ones are appended in the same style.
+ */
+function planList(text: string, seq: YAMLSeq, value: unknown[], edits: Edit[]): boolean {
+  const items = seq.items as { range?: number[]; toJSON?(): unknown }[];
+  if (items.length === 0 || items.some((it) => !it.range)) return false;
+  // Fewer items: the ones left must be old items in their old order, unchanged; the others lose their lines.
+  if (value.length < items.length) {
+    const remaining = value.map((v) => JSON.stringify(v));
+    const keep: number[] = [];
+    for (let i = 0, j = 0; i < items.length; i++) if (j < remaining.length && JSON.stringify(items[i].toJSON?.()) === remaining[j]) keep.push(i), j++;
+    if (keep.length !== value.length) return false;
+    for (let i = 0; i < items.length; i++) {
+      if (!keep.includes(i)) edits.push({ start: lineStart(text, items[i].range![0]), end: items[i].range![2], text: '' });
+    }
+    return true;
+  }
+  const kept = items.length;
+  for (let i = 0; i < kept; i++) if (!planNode(text, items[i], value[i], edits)) return false;
+  if (value.length === kept) return true;
+  const last = items[kept - 1].range!;
+  if (text[last[2] - 1] !== '\n') return false;
+  const col = items[0].range![0] - lineStart(text, items[0].range![0]);
+  if (col < 2) return false;
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  const added = value.slice(kept).map((v) => {
+    const lines = stringify(v, { lineWidth: 0 }).trimEnd().split('\n');
+    return lines.map((line, k) => (k === 0 ? `${' '.repeat(col - 2)}- ${line}` : `${' '.repeat(col)}${line}`)).join(eol) + eol;
+  });
+  edits.push({ start: last[2], end: last[2], text: added.join('') });
+  return true;
 }
 
 /** Add `key: value` as the map's last entry, at its indentation. */
@@ -71,7 +114,9 @@ function insert(text: string, map: YAMLMap, key: string, value: unknown, edits: 
   const body = isLeaf(value) ? ` ${scalarText(value)}\n`
     : key === 'split' || key === 'targets' ? ` ${flowText(value)}\n`
       : `\n${stringify(value, { lineWidth: 0 }).replace(/^/gm, `${indent}  `).replace(/ +$/gm, '')}`;
-  edits.push({ start: at, end: at, text: `${indent}${key}:${body}` });
+  // Keep the file's line endings.
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  edits.push({ start: at, end: at, text: `${indent}${key}:${body}`.replace(/\n/g, eol) });
   return true;
 }
 

@@ -24,7 +24,8 @@ export class ConfigWatcher {
 
   constructor(
     readonly path: string,
-    private readonly onText: (text: string) => void,
+    /** `readAt`: performance.now() when the read began, so a caller can tell a read older than its own last write. */
+    private readonly onText: (text: string, readAt: number) => void,
     private readonly onError: (err: Error) => void,
   ) {}
 
@@ -60,6 +61,7 @@ export class ConfigWatcher {
   }
 
   private async read(): Promise<void> {
+    const readAt = performance.now();
     let text: string;
     try {
       text = await readFile(this.path, 'utf8');
@@ -68,6 +70,6 @@ export class ConfigWatcher {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.onError(err as Error);
       return;
     }
-    this.onText(text);
+    this.onText(text, readAt);
   }
 }

@@ -92,6 +92,10 @@ describe('admin API', () => {
       expect((await admin('DELETE', `/upstreams/green/targets/${extra.address}`)).status).toBe(404);
       expect((await admin('POST', '/upstreams/green/targets', JSON.stringify({ target: 'not a target' }))).status).toBe(400);
       expect((await admin('POST', '/upstreams/green/targets', 'target=127.0.0.1:7&weight=', 'application/x-www-form-urlencoded')).status).toBe(400);
+      // A target without a port gets Kong's default 8000, and is the same target the second time.
+      expect((await admin('POST', '/upstreams/green/targets', 'target=127.0.0.1&weight=0', 'application/x-www-form-urlencoded')).status).toBe(201);
+      expect((await admin('POST', '/upstreams/green/targets', 'target=127.0.0.1', 'application/x-www-form-urlencoded')).status).toBe(409);
+      expect((await admin('DELETE', '/upstreams/green/targets/127.0.0.1:8000')).status).toBe(200);
     } finally {
       await closeDemoUpstreams([extra]);
     }

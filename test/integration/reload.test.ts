@@ -204,6 +204,31 @@ describe('hot reload and durable state', () => {
     await waitFor(async () => (await colour(app)) === 'green', 5_000, 'the hand edit to apply');
   });
 
+  it('keeps quick successive switches: its own earlier write is never taken for a hand edit', async () => {
+    await writeFile(file, text());
+    const app = await start();
+    for (let round = 0; round < 5; round++) {
+      await admin(app, 'PATCH', '/services/svc', JSON.stringify({ host: 'green' }));
+      await admin(app, 'PATCH', '/services/svc', JSON.stringify({ host: 'blue' }));
+    }
+    await new Promise((r) => setTimeout(r, 400)); // every watcher look, first and second, has come and gone
+    expect(await colour(app)).toBe('blue');
+    expect(await readFile(file, 'utf8')).toBe(text());
+    expect(app.reloader!.status.applied).toBe(0);
+  });
+
+  it('keeps a change it cannot write without touching an anchored value in the state file', async () => {
+    const second = '  - name: other\n    host: *live   # follows svc\n    routes: [{ paths: ["/other"] }]\n';
+    await writeFile(file, text('blue', second).replace('host: blue   # the live colour', 'host: &live blue   # the live colour'));
+    const app = await start();
+    await admin(app, 'PATCH', '/services/svc', JSON.stringify({ host: 'green' }));
+    await waitFor(async () => (await readFile(`${file}.state.json`, 'utf8').catch(() => '')).includes('green'), 5_000, 'the state file');
+    expect(await readFile(file, 'utf8')).toContain('host: &live blue');
+    expect((await admin(app, 'GET', '/status')).json!.details.admin_changes).toMatch(/some kept in .*state\.json/);
+    await stop(app);
+    expect(await colour(await start())).toBe('green');
+  });
+
   it('refuses POST /config with 409 when the config file is read-only', async () => {
     await writeFile(file, text());
     await chmod(file, 0o444);

@@ -16,7 +16,8 @@ upstreams:
     targets: [{ target: "a:1" }]
   - name: green
     targets:
-      - target: b:1
+      - target: b:1   # rack 3
+        weight: 100
 `;
 
 function config(text: string) {
@@ -70,7 +71,27 @@ describe('patchText', () => {
     expect(again.replace('failures: 1', 'failures: 0')).toBe(text);
   });
 
-  it('leaves what it cannot do in place to the caller (a block sequence)', () => {
-    expect(patched((d) => void d.upstreams[1].targets.push({ target: 'd:1', weight: 1 }))).toBeUndefined();
+  it('edits block lists item by item: a new weight, an added and a removed target keep the other lines', () => {
+    const reweighted = patched((d) => void (d.upstreams[1].targets[0].weight = 0));
+    expect(reweighted).toContain('      - target: b:1   # rack 3\n        weight: 0\n');
+    const added = patched((d) => void d.upstreams[1].targets.push({ target: 'd:1', weight: 1 }));
+    expect(added).toContain('      - target: b:1   # rack 3\n        weight: 100\n      - target: d:1\n        weight: 1\n');
+    const before = config(added!);
+    const removed = patchText(added!, diffOverlay(before, editConfig(before, (d) => void d.upstreams[1].targets.splice(1, 1))));
+    expect(removed).toBe(TEXT);
+  });
+
+  it('leaves anchored values and merge keys to the caller, since editing them would change other entries', () => {
+    const anchored = TEXT.replace('host: blue                # the live colour', 'host: &live blue          # the live colour');
+    const before = config(anchored);
+    expect(patchText(anchored, diffOverlay(before, editConfig(before, (d) => void (d.services[0].host = 'green'))))).toBeUndefined();
+  });
+
+  it('keeps CRLF line endings when it adds lines', () => {
+    const crlf = TEXT.replace(/\n/g, '\r\n');
+    const before = config(crlf);
+    const out = patchText(crlf, diffOverlay(before, editConfig(before, (d) => void (d.services[0].split = { blue: 1, green: 1 }))))!;
+    expect(out.replace(/\r\n/g, '')).not.toContain('\n');
+    expect(config(out).services[0].split).toEqual({ blue: 1, green: 1 });
   });
 });
