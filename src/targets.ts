@@ -17,7 +17,6 @@ export interface TargetOptions {
  * health (Kong issues #4864 and #5581 are what happens otherwise).
  */
 export class Target implements PoolMember {
-  readonly key: string;
   readonly address: string;
   readonly origin: string;
   readonly dispatcher: UndiciPool;
@@ -26,8 +25,7 @@ export class Target implements PoolMember {
   /** With https: whether the target's certificate is checked. */
   readonly tlsVerify: boolean;
 
-  constructor(key: string, address: string, opts: TargetOptions, health: TargetHealth) {
-    this.key = key;
+  constructor(address: string, opts: TargetOptions, health: TargetHealth) {
     this.address = address;
     this.health = health;
     this.tlsVerify = opts.tlsVerify;
@@ -57,7 +55,7 @@ export class TargetRegistry {
     const key = `${opts.protocol}://${address}#${opts.connectTimeout}#${opts.tlsVerify}`;
     let t = this.targets.get(key);
     if (!t) {
-      t = new Target(key, address, opts, this.health.get(address));
+      t = new Target(address, opts, this.health.get(address));
       this.targets.set(key, t);
     }
     return t;
@@ -76,11 +74,6 @@ export class TargetRegistry {
       closing.push(t.dispatcher.close().catch(() => undefined));
     }
     await Promise.all(closing);
-  }
-
-  /** Every known target. */
-  all(): IterableIterator<Target> {
-    return this.targets.values();
   }
 
   /** Close every pool, aborting what is still in flight. */

@@ -1,3 +1,4 @@
+import { editConfig } from '../config/edit.js';
 import { validateConfig } from '../config/parse.js';
 import { withDefaultPort } from '../config/schema.js';
 import { BadInputError, ConflictError, NotFoundError } from '../errors.js';
@@ -44,9 +45,7 @@ export function targetRoutes(ctx: AdminContext): AdminRoute[] {
     const config = ctx.runtime.current.config;
     const index = config.upstreams.findIndex((u) => u.name === name);
     if (index < 0) throw new NotFoundError(`upstream "${name}" not found`);
-    const draft = structuredClone(config) as { upstreams: { targets: { target: string; weight: number }[] }[] };
-    edit(draft.upstreams[index].targets);
-    const checked = validateConfig(draft);
+    const checked = validateConfig(editConfig(config, (draft) => edit(draft.upstreams[index].targets)));
     if (!checked.ok) throw new BadInputError(checked.errors.join('; '), { targets: checked.errors });
     const snap = ctx.runtime.apply(checked.config);
     ctx.log.info({ upstream: name, targets: checked.config.upstreams[index].targets, from: req.remoteAddress, generation: snap.generation }, 'targets changed');

@@ -19,11 +19,6 @@ export class HealthRegistry {
     return h;
   }
 
-  /** The health of an address if it is known. */
-  find(address: string): TargetHealth | undefined {
-    return this.states.get(address);
-  }
-
   /** Count an outcome against an address; listeners hear of a change of state. */
   record(health: TargetHealth, outcome: Outcome, t: Thresholds, source: HealthSource, detail: string): void {
     if (health.record(outcome, t, source)) this.emit(health, `${source} ${outcome}: ${detail}`);
