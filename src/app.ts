@@ -1,46 +1,47 @@
-import type { AdminContext } from './admin/context.js';
 import { configRoutes } from './admin/config.js';
-import { rolloutRoutes } from './admin/rollouts.js';
+import type { AdminContext } from './admin/context.js';
 import { metricsRoutes } from './admin/metrics.js';
+import { rolloutRoutes } from './admin/rollouts.js';
 import { AdminServer } from './admin/server.js';
 import { serviceRoutes } from './admin/services.js';
 import { statusRoutes } from './admin/status.js';
 import { targetRoutes, upstreamRoutes } from './admin/upstreams.js';
-import { formatDiagnostic } from './config/parse.js';
-import type { Config } from './config/schema.js';
-import { ConfigStore } from './config/store.js';
+import { isLoopback, splitHostPort } from './address.js';
+import { type Clock, systemClock } from './clock.js';
+import { formatDiagnostic } from './config/load/parse.js';
+import { Reloader } from './config/load/reloader.js';
+import { ConfigFile } from './config/persist/config-file.js';
+import type { Config } from './config/schema/config-schema.js';
+import { History } from './core/history.js';
+import { ChangePipeline } from './core/pipeline.js';
+import { RequestStatsStore } from './core/request-stats.js';
+import { ProxyState } from './core/state.js';
 import { SwitchyardError } from './errors.js';
-import { silentLogger, type Logger } from './log.js';
-import { isLoopback, splitHostPort } from './net.js';
-import { loadTls, ProxyServer } from './proxy/server.js';
-import { Reloader } from './reloader.js';
-import { RolloutController } from './rollout/controller.js';
-import { systemClock } from './clock.js';
+import { type Logger, silentLogger } from './log.js';
 import { Metrics } from './metrics/metrics.js';
-import { RequestStatsStore } from './metrics/request-stats.js';
-import { Runtime } from './runtime.js';
-import { Switchboard } from './switchboard.js';
+import { loadTls, ProxyServer } from './proxy/server.js';
+import { RolloutController } from './rollout/controller.js';
 import { VERSION } from './version.js';
 
 /** How to start switchyard: from a config file (watched, with admin changes written back), or a config in memory. */
-export type AppOptions = { readonly log?: Logger } & (
+export type AppOptions = { readonly log?: Logger; readonly clock?: Clock } & (
   | { readonly configPath: string; readonly statePath?: string; readonly env?: NodeJS.ProcessEnv }
   | { readonly config: Config }
 );
 
 /**
- * The composition root: loads the config, builds the runtime, the proxy listeners, the
- * admin API, rollouts and hot reload, and wires them together. Building is separate from
- * listening, so tests can start it on ephemeral ports.
+ * The composition root: loads the config, builds the running state and the change
+ * pipeline, the proxy listeners, the admin API, rollouts and hot reload, and wires them
+ * together. Building is separate from listening, so tests can start it on ephemeral ports.
  */
 export class App {
-  readonly runtime: Runtime;
-  readonly switchboard: Switchboard;
+  readonly state: ProxyState;
+  readonly pipeline: ChangePipeline;
   readonly rollouts: RolloutController;
   readonly log: Logger;
   readonly proxies: ProxyServer[] = [];
   readonly admin: AdminServer;
-  readonly store?: ConfigStore;
+  readonly file?: ConfigFile;
   readonly reloader?: Reloader;
   /** Bound "host:port" of each proxy listener, once started. */
   proxyAddresses: string[] = [];
@@ -50,57 +51,57 @@ export class App {
   /** Undefined when `metrics.enabled` is false. */
   readonly metrics?: Metrics;
 
-  private constructor(config: Config, log: Logger, store?: ConfigStore) {
+  private constructor(config: Config, log: Logger, clock: Clock, file?: ConfigFile) {
     this.log = log;
-    this.store = store;
+    this.file = file;
     const stats = config.metrics.enabled ? new RequestStatsStore() : undefined;
-    this.runtime = new Runtime(config, systemClock, stats);
-    this.runtime.health.onTransition((h, reason) =>
+    this.state = new ProxyState(config, clock, stats);
+    this.state.health.onTransition((h, reason) =>
       log.warn({ target: h.address, healthy: h.healthy, reason }, h.healthy ? 'target is healthy' : 'target is unhealthy'),
     );
-    this.switchboard = new Switchboard(this.runtime, log);
-    this.rollouts = new RolloutController(this.runtime, this.switchboard);
-    if (store) {
-      // Admin changes (and rollout progress) are written back; a reload's own apply diffs to nothing.
-      this.runtime.onApply((next) => void store.save(next.config));
-      this.reloader = new Reloader(store, this.runtime, this.rollouts, log);
+    this.pipeline = new ChangePipeline(this.state, new History(), log, file);
+    this.rollouts = new RolloutController(this.pipeline, this.state.traffic, clock);
+    if (file) {
+      const reloader = new Reloader(file.path, (text, readAt) => file.take(text, readAt), (next) => this.pipeline.apply({ kind: 'config', config: next }, { via: 'file', by: file.path }), clock, log);
+      this.reloader = reloader;
     }
     if (stats) {
       const metrics = new Metrics({
-        runtime: this.runtime,
+        runtime: this.state,
         requests: stats,
         reloads: this.reloader?.status,
         connections: () => Object.fromEntries(this.proxies.map((p, i) => [this.proxyAddresses[i] ?? String(i), p.connections])),
       });
-      this.switchboard.onEntry((service, entry) => metrics.event(service, entry));
+      this.pipeline.history.onEntry((service, entry) => metrics.event(service, entry));
       this.metrics = metrics;
     }
     const ctx: AdminContext = {
-      runtime: this.runtime,
-      switchboard: this.switchboard,
+      pipeline: this.pipeline,
       rollouts: this.rollouts,
+      health: this.state.health,
       log,
       version: VERSION,
       startedAt: Date.now(),
-      source: store?.path ?? 'inline',
-      store,
-      reloader: this.reloader,
+      source: file?.path ?? 'inline',
+      file,
+      reloads: this.reloader?.status,
     };
-    const routes = [...statusRoutes(ctx), ...metricsRoutes(this.metrics), ...configRoutes(ctx), ...serviceRoutes(ctx), ...rolloutRoutes(this.switchboard, this.rollouts), ...upstreamRoutes(ctx), ...targetRoutes(ctx)];
+    const routes = [...statusRoutes(ctx), ...metricsRoutes(this.metrics), ...configRoutes(ctx), ...serviceRoutes(ctx), ...rolloutRoutes(ctx), ...upstreamRoutes(ctx), ...targetRoutes(ctx)];
     this.admin = new AdminServer(routes, { token: config.admin.token });
   }
 
   /** Load, build and start an app; a config that does not validate is an error listing every problem. */
   static async start(opts: AppOptions): Promise<App> {
     const log = opts.log ?? silentLogger();
+    const clock = opts.clock ?? systemClock;
     let app: App;
-    if ('config' in opts) app = new App(opts.config, log);
+    if ('config' in opts) app = new App(opts.config, log, clock);
     else {
-      const store = new ConfigStore(opts.configPath, log, opts.env, opts.statePath);
-      const result = await store.load();
+      const file = new ConfigFile(opts.configPath, log, clock, opts.env, opts.statePath);
+      const result = await file.load();
       if (!result.ok) throw new SwitchyardError('BAD_INPUT', `config is not valid:\n${result.errors.map(formatDiagnostic).join('\n')}`);
       for (const w of result.warnings) log.warn(formatDiagnostic(w));
-      app = new App(result.config, log, store);
+      app = new App(result.config, log, clock, file);
     }
     try {
       await app.listen();
@@ -111,9 +112,16 @@ export class App {
     return app;
   }
 
+  /** Resolves once every change so far is written and the file has been read once more and handled (tests wait on this, never on time). */
+  async settled(): Promise<void> {
+    await this.pipeline.settled();
+    await this.file?.settled();
+    await this.reloader?.settled();
+  }
+
   /** Bind the proxy and admin listeners, take up saved rollouts, start watching the file. */
   private async listen(): Promise<void> {
-    const { proxy, admin } = this.runtime.current.config;
+    const { proxy, admin } = this.state.current.config;
     if (!isLoopback(splitHostPort(admin.listen).host) && !admin.token) {
       throw new SwitchyardError(
         'BAD_INPUT',
@@ -122,20 +130,20 @@ export class App {
     }
     const tls = proxy.tls ? await loadTls(proxy.tls) : undefined;
     for (const address of proxy.listen) {
-      const server = new ProxyServer(this.runtime, tls, this.runtime.requestStats);
+      const server = new ProxyServer(this.state, tls, this.state.requestStats);
       this.proxies.push(server);
       this.proxyAddresses.push(await server.listen(address));
     }
     this.adminAddress = await this.admin.listen(admin.listen);
-    this.rollouts.restore(this.runtime.current.config);
+    this.rollouts.restore(this.state.current.config);
     await this.reloader?.start();
     this.log.info(
       {
         proxy: this.proxyAddresses,
         admin: this.adminAddress,
-        source: this.store?.path ?? 'inline',
-        admin_changes: this.store?.describe() ?? 'kept in memory only',
-        generation: this.runtime.current.generation,
+        source: this.file?.path ?? 'inline',
+        admin_changes: this.file?.describe() ?? 'kept in memory only',
+        generation: this.state.current.generation,
       },
       'switchyard started',
     );
@@ -146,7 +154,7 @@ export class App {
     this.rollouts.close();
     await this.reloader?.close();
     await Promise.all([...this.proxies.map((p) => p.close()), this.admin.close()]);
-    await this.store?.save(this.runtime.current.config);
-    await this.runtime.close();
+    await this.file?.save(this.state.current.config);
+    await this.state.close();
   }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import type { App } from './app.js';
-import { formatDiagnostic, loadConfigFile } from './config/parse.js';
+import { formatDiagnostic, loadConfigFile } from './config/load/parse.js';
 import { CLIENT_USAGE, findClientCommand, runClientCommand } from './client/commands.js';
 import { closeDemoUpstreams, startDemoUpstreams } from './demo/upstreams.js';
 import { createLogger } from './log.js';

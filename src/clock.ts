@@ -2,6 +2,8 @@
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
+  /** Monotonic milliseconds with sub-millisecond precision, for ordering events within one process. */
+  elapsed(): number;
   setTimeout(fn: () => void, ms: number): Timer;
   clearTimeout(timer: Timer): void;
 }
@@ -12,6 +14,7 @@ export type Timer = ReturnType<typeof setTimeout>;
 /** The real clock. Timers are unref'd so that they never keep the process alive alone. */
 export const systemClock: Clock = {
   now: () => Date.now(),
+  elapsed: () => performance.now(),
   setTimeout: (fn, ms) => {
     const t = setTimeout(fn, ms);
     t.unref();

@@ -4,8 +4,15 @@ import { BadInputError, SwitchyardError } from '../errors.js';
 /** Admin request bodies larger than this are refused with 413. */
 export const MAX_ADMIN_BODY = 1024 * 1024;
 
+/** An admin request body: as sent, and parsed; `form` when it was form-encoded (every value a string). */
+export interface Body {
+  readonly raw: string;
+  readonly body: Record<string, unknown>;
+  readonly form: boolean;
+}
+
 /** Read and parse an admin request body: JSON, form-encoded (as Kong accepts), or YAML text. */
-export async function readBody(req: IncomingMessage, limit = MAX_ADMIN_BODY): Promise<{ raw: string; body: Record<string, unknown> }> {
+export async function readBody(req: IncomingMessage, limit = MAX_ADMIN_BODY): Promise<Body> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) throw tooLarge(limit);
   const chunks: Buffer[] = [];
@@ -16,14 +23,14 @@ export async function readBody(req: IncomingMessage, limit = MAX_ADMIN_BODY): Pr
     chunks.push(chunk);
   }
   const raw = Buffer.concat(chunks).toString('utf8');
-  return { raw, body: parse(raw, req.headers['content-type'] ?? '') };
+  return parse(raw, req.headers['content-type'] ?? '');
 }
 
-function parse(raw: string, contentType: string): Record<string, unknown> {
-  if (raw.trim() === '') return {};
+function parse(raw: string, contentType: string): Body {
+  if (raw.trim() === '') return { raw, body: {}, form: false };
   const type = contentType.split(';')[0].trim().toLowerCase();
   if (type === 'application/x-www-form-urlencoded' || (type === '' && !/^\s*[[{]/.test(raw))) {
-    return Object.fromEntries(new URLSearchParams(raw));
+    return { raw, body: Object.fromEntries(new URLSearchParams(raw)), form: true };
   }
   if (type === 'application/json' || type === '') {
     let value: unknown;
@@ -32,13 +39,15 @@ function parse(raw: string, contentType: string): Record<string, unknown> {
     } catch (err) {
       throw new BadInputError(`malformed JSON body: ${(err as Error).message}`);
     }
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      throw new BadInputError('the request body must be a JSON object');
-    }
-    return value as Record<string, unknown>;
+    if (!isObject(value)) throw new BadInputError('the request body must be a JSON object');
+    return { raw, body: value, form: false };
   }
   // Other types (YAML for POST /config) are handled by their endpoint from `raw`.
-  return {};
+  return { raw, body: {}, form: false };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
 function tooLarge(limit: number): SwitchyardError {

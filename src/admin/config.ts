@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
-import { formatDiagnostic, parseConfig } from '../config/parse.js';
-import type { Config } from '../config/schema.js';
+import { formatDiagnostic, parseConfig } from '../config/load/parse.js';
+import type { Config } from '../config/schema/config-schema.js';
 import { BadInputError } from '../errors.js';
 import type { AdminContext } from './context.js';
 import type { AdminRequest, AdminResponse, AdminRoute } from './router.js';
@@ -8,7 +8,7 @@ import type { AdminRequest, AdminResponse, AdminRoute } from './router.js';
 /** GET /config (the running config as YAML, like `deck dump`) and POST /config (replace it, like Kong's DB-less /config). */
 export function configRoutes(ctx: AdminContext): AdminRoute[] {
   return [
-    { methods: ['GET'], path: '/config', handler: () => ({ status: 200, text: dump(ctx.runtime.current.config), contentType: 'application/yaml; charset=utf-8' }) },
+    { methods: ['GET'], path: '/config', handler: () => ({ status: 200, text: dump(ctx.pipeline.current.config), contentType: 'application/yaml; charset=utf-8' }) },
     { methods: ['POST'], path: '/config', handler: (req) => replace(ctx, req) },
   ];
 }
@@ -23,17 +23,15 @@ async function replace(ctx: AdminContext, req: AdminRequest): Promise<AdminRespo
   // A JSON body whose `config` field holds the YAML text is accepted too, as Kong's /config takes.
   const text = typeof req.body.config === 'string' ? req.body.config : req.raw;
   if (text.trim() === '') throw new BadInputError('send the new config as the request body (YAML or JSON)');
-  const result = ctx.store ? await ctx.store.replace(text) : parseConfig(text, 'request body');
+  const result = ctx.file ? await ctx.file.replace(text) : parseConfig(text, 'request body');
   if (!result.ok) {
     const errors = result.errors.map(formatDiagnostic);
     throw new BadInputError(`declarative config is invalid: ${errors.join('; ')}`, { errors });
   }
-  const running = ctx.runtime.current.config;
-  const snap = ctx.runtime.apply(result.config);
-  ctx.rollouts.reconcile(result.config);
-  ctx.rollouts.restore(result.config);
-  const restart = ['proxy', 'admin'].filter((k) => JSON.stringify(running[k as 'proxy']) !== JSON.stringify(result.config[k as 'proxy']));
-  ctx.log.info({ from: req.remoteAddress, generation: snap.generation, hash: snap.hash }, 'config replaced through the admin API');
+  const running = ctx.pipeline.current.config;
+  const { snapshot: snap, saved } = ctx.pipeline.apply({ kind: 'config', config: result.config }, req.actor);
+  await saved;
+  const restart = (['proxy', 'admin'] as const).filter((k) => JSON.stringify(running[k]) !== JSON.stringify(result.config[k]));
   return {
     status: 200,
     body: {

@@ -1,21 +1,22 @@
-import type { ConfigStore } from '../config/store.js';
+import type { ConfigFile } from '../config/persist/config-file.js';
+import type { ReloadStatus } from '../config/load/reloader.js';
+import type { ChangePipeline } from '../core/pipeline.js';
+import type { HealthRegistry } from '../health/registry.js';
 import type { Logger } from '../log.js';
-import type { Reloader } from '../reloader.js';
 import type { RolloutController } from '../rollout/controller.js';
-import type { Runtime } from '../runtime.js';
-import type { Switchboard } from '../switchboard.js';
 
-/** What admin handlers share: the running config and facts about this process. */
+/** What admin handlers share: the change pipeline, rollouts, health marks, and facts about this process. */
 export interface AdminContext {
-  readonly runtime: Runtime;
-  readonly switchboard: Switchboard;
+  readonly pipeline: ChangePipeline;
   readonly rollouts: RolloutController;
+  readonly health: HealthRegistry;
   readonly log: Logger;
   readonly version: string;
   readonly startedAt: number;
   /** Where the running config came from (a file path, or "inline"). */
   readonly source: string;
   /** The config file and where admin changes are kept; undefined for an in-memory config. */
-  readonly store?: ConfigStore;
-  readonly reloader?: Reloader;
+  readonly file?: ConfigFile;
+  /** Reloads of the config file; undefined for an in-memory config. */
+  readonly reloads?: ReloadStatus;
 }

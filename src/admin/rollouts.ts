@@ -1,51 +1,62 @@
-import { BadInputError } from '../errors.js';
-import type { RolloutController } from '../rollout/controller.js';
+import { rolloutRequest, type Service } from '../config/schema/config-schema.js';
+import { checkBody } from '../config/schema/validate.js';
+import { BadInputError, NotFoundError } from '../errors.js';
 import type { RolloutEngine } from '../rollout/engine.js';
-import { parsePlan } from '../rollout/plan.js';
-import type { Switchboard } from '../switchboard.js';
+import { planOf } from '../rollout/plan.js';
+import type { AdminContext } from './context.js';
 import type { AdminRoute } from './router.js';
 import { list } from './views.js';
 
 const ACTIONS = ['pause', 'resume', 'promote', 'abort'] as const;
 
 /** Rollouts, rollback and history of a service (SPEC section 6). */
-export function rolloutRoutes(switchboard: Switchboard, rollouts: RolloutController): AdminRoute[] {
+export function rolloutRoutes(ctx: AdminContext): AdminRoute[] {
+  const { pipeline, rollouts } = ctx;
+  const service = (name: string): Service => {
+    const svc = pipeline.current.config.services.find((s) => s.name === name);
+    if (!svc) throw new NotFoundError(`service "${name}" not found`);
+    return svc;
+  };
   return [
     {
       methods: ['POST'],
       path: '/services/:name/rollout',
-      handler: (req) => {
-        const svc = switchboard.service(req.params.name);
-        const plan = parsePlan(svc.name, svc.host, req.body);
-        switchboard.requireUpstream(plan.to);
-        switchboard.requireUpstream(svc.host); // a rollout moves traffic between two upstreams
-        if (isForced(req.body) && rollouts.active(svc.name)) rollouts.command(svc.name, 'abort', `${req.remoteAddress} (forced by a new rollout)`);
-        return { status: 201, body: rolloutView(rollouts.start(plan, req.remoteAddress)) };
+      handler: async (req) => {
+        const svc = service(req.params.name);
+        // The body is the service's `rollout:` block without its progress: one schema for both.
+        const { force, ...plan } = checkBody(rolloutRequest, req.body, req.form);
+        if (force && rollouts.active(svc.name)) rollouts.command(svc.name, 'abort', { ...req.actor, by: `${req.actor.by} (forced by a new rollout)` });
+        const engine = rollouts.start(planOf(svc.name, svc.host, plan), req.actor);
+        await pipeline.settled();
+        return { status: 201, body: rolloutView(engine) };
       },
     },
-    { methods: ['GET'], path: '/services/:name/rollout', handler: (req) => ({ status: 200, body: rolloutView(rollouts.get(switchboard.service(req.params.name).name)) }) },
+    { methods: ['GET'], path: '/services/:name/rollout', handler: (req) => ({ status: 200, body: rolloutView(rollouts.get(service(req.params.name).name)) }) },
     {
       methods: ['POST'],
       path: '/services/:name/rollout/:action',
-      handler: (req) => {
-        const action = req.params.action as (typeof ACTIONS)[number];
-        if (!ACTIONS.includes(action)) throw new BadInputError(`unknown rollout action "${action}" (allowed: ${ACTIONS.join(', ')})`);
-        const name = switchboard.service(req.params.name).name;
-        return { status: 200, body: rolloutView(rollouts.command(name, action, req.remoteAddress)) };
+      handler: async (req) => {
+        const action = ACTIONS.find((a) => a === req.params.action);
+        if (!action) throw new BadInputError(`unknown rollout action "${req.params.action}" (allowed: ${ACTIONS.join(', ')})`);
+        const engine = rollouts.command(service(req.params.name).name, action, req.actor);
+        await pipeline.settled();
+        return { status: 200, body: rolloutView(engine) };
       },
     },
     {
       methods: ['POST'],
       path: '/services/:name/rollback',
-      handler: (req) => {
-        const name = switchboard.service(req.params.name).name;
+      handler: async (req) => {
+        const svc = service(req.params.name);
         // During a rollout, rolling back is aborting it: back to where it started, at once.
-        if (rollouts.active(name)) rollouts.command(name, 'abort', req.remoteAddress);
-        else switchboard.rollback(name, req.remoteAddress);
-        return { status: 200, body: { service: name, history: switchboard.history(name).at(-1) } };
+        if (rollouts.active(svc.name)) rollouts.command(svc.name, 'abort', req.actor);
+        else if (svc.previous_host === undefined) throw new BadInputError(`service "${svc.name}" has never been switched: nothing to roll back to`);
+        else pipeline.apply({ kind: 'switch', service: svc.name, to: svc.previous_host, event: 'rollback', detail: `from ${svc.split ? 'a split' : svc.host}` }, req.actor);
+        await pipeline.settled();
+        return { status: 200, body: { service: svc.name, history: pipeline.history.list(svc.name).at(-1) } };
       },
     },
-    { methods: ['GET'], path: '/services/:name/history', handler: (req) => ({ status: 200, body: list([...switchboard.history(req.params.name)]) }) },
+    { methods: ['GET'], path: '/services/:name/history', handler: (req) => ({ status: 200, body: list([...pipeline.history.list(service(req.params.name).name)]) }) },
   ];
 }
 

@@ -1,3 +1,4 @@
+import type { Actor } from '../core/history.js';
 import type { SwitchyardError } from '../errors.js';
 
 /** A parsed admin request, as handlers see it. */
@@ -7,10 +8,14 @@ export interface AdminRequest {
   readonly query: URLSearchParams;
   /** The parsed JSON or form body ({} when empty). */
   readonly body: Record<string, unknown>;
+  /** True when the body was form-encoded: its values are strings, read by the schema as numbers or lists. */
+  readonly form: boolean;
   /** The body as sent, for endpoints that take text (YAML). */
   readonly raw: string;
   readonly contentType: string;
   readonly remoteAddress: string;
+  /** Who is asking, as the history records it. */
+  readonly actor: Actor;
 }
 
 /** What a handler answers: a status and a JSON body, or raw text with its content type. */

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import { SwitchyardError } from '../errors.js';
-import { listen } from '../net.js';
+import { listen } from '../address.js';
 import { readBody } from './body.js';
 import { AdminRouter, adminErrorBody, type AdminRoute } from './router.js';
 
@@ -33,21 +33,24 @@ export class AdminServer {
         res.setHeader('allow', match.allowed.join(', '));
         throw new SwitchyardError('METHOD_NOT_ALLOWED', `method ${method} is not allowed here (allowed: ${match.allowed.join(', ')})`);
       }
-      const { raw, body } = await readBody(req);
+      const { raw, body, form } = await readBody(req);
+      const remoteAddress = req.socket.remoteAddress ?? '';
       const out = await match.handler({
         method,
         params: match.params,
         query: url.searchParams,
         body,
+        form,
         raw,
         contentType: req.headers['content-type'] ?? '',
-        remoteAddress: req.socket.remoteAddress ?? '',
+        remoteAddress,
+        actor: { via: 'admin', by: remoteAddress },
       });
       if (out.text !== undefined) send(res, out.status, out.text, out.contentType ?? 'text/plain; charset=utf-8');
       else if (out.body === undefined) send(res, out.status, '', undefined);
       else send(res, out.status, JSON.stringify(out.body, null, 2) + '\n', 'application/json; charset=utf-8');
     } catch (err) {
-      const e = err instanceof SwitchyardError ? err : new SwitchyardError('INTERNAL', `internal error: ${(err as Error).message}`);
+      const e = err instanceof SwitchyardError ? err : new SwitchyardError('INTERNAL', `internal error: ${err instanceof Error ? err.message : String(err)}`);
       send(res, e.status, JSON.stringify(adminErrorBody(e)) + '\n', 'application/json; charset=utf-8');
     }
   }

@@ -10,7 +10,7 @@ export function statusRoutes(ctx: AdminContext): AdminRoute[] {
 }
 
 function status(ctx: AdminContext): Record<string, unknown> {
-  const snap = ctx.runtime.current;
+  const snap = ctx.pipeline.current;
   const upstreams: Record<string, { healthy: number; total: number }> = {};
   for (const up of snap.upstreams.values()) {
     if (!up.config) continue;
@@ -18,7 +18,7 @@ function status(ctx: AdminContext): Record<string, unknown> {
     upstreams[up.name] = { healthy: members.filter((m) => m.member.healthy).length, total: members.length };
   }
   const dead = [...snap.services.values()].filter((s) => !s.upstreams.some((u) => u.pool.hasHealthy()));
-  const reload = ctx.reloader?.status;
+  const reload = ctx.reloads;
   const rejected = reload?.last?.result === 'rejected';
   return {
     status: dead.length > 0 ? 'fail' : rejected ? 'warn' : 'pass',
@@ -28,7 +28,7 @@ function status(ctx: AdminContext): Record<string, unknown> {
       generation: snap.generation,
       config_hash: snap.hash,
       config_source: ctx.source,
-      admin_changes: ctx.store?.describe() ?? 'kept in memory only',
+      admin_changes: ctx.file?.describe() ?? 'kept in memory only',
       last_reload: reload?.last ?? null,
       uptime_seconds: Math.round((Date.now() - ctx.startedAt) / 1000),
       upstreams,

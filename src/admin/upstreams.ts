@@ -1,21 +1,19 @@
-import { editConfig } from '../config/edit.js';
-import { validateConfig } from '../config/parse.js';
-import { withDefaultPort } from '../config/schema.js';
+import { target } from '../config/schema/config-schema.js';
+import { checkBody } from '../config/schema/validate.js';
+import type { UpstreamRuntime } from '../core/snapshot.js';
 import { BadInputError, ConflictError, NotFoundError } from '../errors.js';
-import type { UpstreamRuntime } from '../snapshot.js';
 import type { AdminContext } from './context.js';
-import { integer } from './input.js';
 import type { AdminRequest, AdminResponse, AdminRoute } from './router.js';
 import { list, targetsView, upstreamView } from './views.js';
 
 /** GET /upstreams, /upstreams/:name, its targets and health; manual health marks. */
 export function upstreamRoutes(ctx: AdminContext): AdminRoute[] {
   const find = (name: string): UpstreamRuntime => {
-    const up = ctx.runtime.current.upstreams.get(name);
+    const up = ctx.pipeline.current.upstreams.get(name);
     if (!up || !up.config) throw new NotFoundError(`upstream "${name}" not found`);
     return up;
   };
-  const declared = () => [...ctx.runtime.current.upstreams.values()].filter((u) => u.config);
+  const declared = () => [...ctx.pipeline.current.upstreams.values()].filter((u) => u.config);
   return [
     { methods: ['GET'], path: '/upstreams', handler: () => ({ status: 200, body: list(declared().map(upstreamView)) }) },
     { methods: ['GET'], path: '/upstreams/:name', handler: (req) => ({ status: 200, body: upstreamView(find(req.params.name)) }) },
@@ -33,25 +31,29 @@ function mark(ctx: AdminContext, up: UpstreamRuntime, req: AdminRequest, healthy
     const known = up.pool.members.map((m) => m.member.address).join(', ');
     throw new NotFoundError(`target "${req.params.target}" not found in upstream ${up.name} (targets: ${known || 'none'})`);
   }
-  ctx.runtime.health.set(member.member.health, healthy, 'manual', `by ${req.remoteAddress}`);
+  ctx.health.set(member.member.health, healthy, 'manual', `by ${req.remoteAddress}`);
   ctx.log.info({ upstream: up.name, target: req.params.target, healthy, from: req.remoteAddress }, 'target health set by hand');
   return { status: 204 };
 }
 
-/** POST /upstreams/:name/targets, PATCH|DELETE /upstreams/:name/targets/:target (Kong's target API). */
+type TargetEntry = { target: string; weight: number };
+const weightChange = target.pick(['weight']);
+
+/** POST /upstreams/:name/targets, PATCH|DELETE /upstreams/:name/targets/:target (Kong's target API); bodies are checked by the config schema. */
 export function targetRoutes(ctx: AdminContext): AdminRoute[] {
-  const change = (req: AdminRequest, status: number, edit: (targets: { target: string; weight: number }[]) => void): AdminResponse => {
+  const change = async (req: AdminRequest, status: number, edit: (targets: TargetEntry[]) => string): Promise<AdminResponse> => {
     const name = req.params.name;
-    const config = ctx.runtime.current.config;
-    const index = config.upstreams.findIndex((u) => u.name === name);
-    if (index < 0) throw new NotFoundError(`upstream "${name}" not found`);
-    const checked = validateConfig(editConfig(config, (draft) => edit(draft.upstreams[index].targets)));
-    if (!checked.ok) throw new BadInputError(checked.errors.join('; '), { targets: checked.errors });
-    const snap = ctx.runtime.apply(checked.config);
-    ctx.log.info({ upstream: name, targets: checked.config.upstreams[index].targets, from: req.remoteAddress, generation: snap.generation }, 'targets changed');
-    return { status, body: upstreamView(snap.upstreams.get(name)!) };
+    const upstream = ctx.pipeline.current.config.upstreams.find((u) => u.name === name);
+    if (!upstream) throw new NotFoundError(`upstream "${name}" not found`);
+    const targets = upstream.targets.map((t) => ({ ...t }));
+    const detail = edit(targets);
+    const applied = ctx.pipeline.apply({ kind: 'targets', upstream: name, targets, detail }, req.actor);
+    await applied.saved;
+    const up = applied.snapshot.upstreams.get(name);
+    if (!up) throw new NotFoundError(`upstream "${name}" not found`);
+    return { status, body: upstreamView(up) };
   };
-  const find = (targets: { target: string }[], req: AdminRequest): number => {
+  const find = (targets: TargetEntry[], req: AdminRequest): number => {
     const i = targets.findIndex((t) => t.target === req.params.target);
     if (i < 0) throw new NotFoundError(`target "${req.params.target}" not found in upstream ${req.params.name}`);
     return i;
@@ -60,22 +62,25 @@ export function targetRoutes(ctx: AdminContext): AdminRoute[] {
     {
       methods: ['POST'], path: '/upstreams/:name/targets',
       handler: (req) => change(req, 201, (targets) => {
-        const { weight } = req.body;
-        if (typeof req.body.target !== 'string') throw new BadInputError('target: expected "HOST:PORT"', { target: 'required' });
-        const target = withDefaultPort(req.body.target.trim());
-        if (targets.some((t) => t.target === target)) throw new ConflictError(`target "${target}" is already in upstream ${req.params.name}; PATCH it instead`);
-        targets.push({ target, weight: weight === undefined ? 100 : integer(weight, 'weight', 0, 65535) });
+        const added = checkBody(target, req.body, req.form);
+        if (targets.some((t) => t.target === added.target)) throw new ConflictError(`target "${added.target}" is already in upstream ${req.params.name}; PATCH it instead`);
+        targets.push(added);
+        return `added ${added.target} (weight ${added.weight})`;
       }),
     },
     {
       methods: ['PATCH'], path: '/upstreams/:name/targets/:target',
       handler: (req) => change(req, 200, (targets) => {
-        targets[find(targets, req)].weight = integer(req.body.weight, 'weight', 0, 65535);
+        const { weight } = checkBody(weightChange, req.body, req.form);
+        if (typeof weight !== 'number') throw new BadInputError('nothing to change (allowed: weight)');
+        const i = find(targets, req);
+        targets[i].weight = weight;
+        return `${targets[i].target} weight ${weight}`;
       }),
     },
     {
       methods: ['DELETE'], path: '/upstreams/:name/targets/:target',
-      handler: (req) => change(req, 200, (targets) => void targets.splice(find(targets, req), 1)),
+      handler: (req) => change(req, 200, (targets) => `removed ${targets.splice(find(targets, req), 1)[0].target}`),
     },
   ];
 }

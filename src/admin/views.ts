@@ -1,5 +1,5 @@
 import { activeEnabled, passiveEnabled } from '../health/passive.js';
-import { trafficOf, type ServiceRuntime, type Snapshot, type UpstreamRuntime } from '../snapshot.js';
+import { trafficOf, type ServiceRuntime, type Snapshot, type UpstreamRuntime } from '../core/snapshot.js';
 
 /** A service as the admin API shows it: its config, plus where its traffic goes now. */
 export function serviceView(svc: ServiceRuntime): Record<string, unknown> {

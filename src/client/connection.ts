@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { isMap, parseDocument } from 'yaml';
-import { expandString } from '../config/env.js';
-import { joinHostPort, splitHostPort } from '../net.js';
+import { expandString } from '../config/load/env.js';
+import { joinHostPort, splitHostPort } from '../address.js';
 import type { AdminEndpoint } from './admin-client.js';
 
 /** The admin address when neither --admin nor a config file says otherwise (the config's default). */

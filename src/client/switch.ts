@@ -1,4 +1,4 @@
-import { parseDuration } from '../rollout/plan.js';
+import { parseDuration } from '../config/schema/kinds.js';
 import { UsageError } from './connection.js';
 import { EXIT, printJson, type ClientCommand, type FlagValues } from './context.js';
 import { waitForRollout } from './follow.js';
@@ -113,11 +113,9 @@ export function rolloutBody(to: string, flags: FlagValues): Record<string, unkno
 export function waitTimeout(flags: FlagValues): number | undefined {
   if (flags.timeout === undefined) return undefined;
   if (!flags.wait) throw new UsageError('--timeout bounds --wait: give --wait too');
-  try {
-    return parseDuration(flags.timeout, '--timeout');
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const ms = parseDuration(flags.timeout);
+  if (ms === undefined || ms < 0) throw new UsageError(`--timeout: expected a duration such as "30s", "2m", "500ms" or a number of milliseconds; got ${JSON.stringify(flags.timeout)}`);
+  return Math.round(ms);
 }
 
 /** A 409 (a rollout is running) says what to do in the CLI's words. */

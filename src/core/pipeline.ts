@@ -1,126 +1,88 @@
-import { editConfig, type Draft } from './config/edit.js';
-import { validateConfig } from './config/parse.js';
-import type { Service } from './config/schema.js';
-import { BadInputError, NotFoundError } from './errors.js';
-import type { Logger } from './log.js';
-import type { Runtime } from './runtime.js';
-import { trafficOf, type Snapshot } from './snapshot.js';
+import type { Config } from '../config/schema/config-schema.js';
+import { requireValidConfig } from '../config/schema/validate.js';
+import type { Logger } from '../log.js';
+import { type Change, planChange } from './changes.js';
+import type { Actor, History, HistoryEntry, HistoryEvent } from './history.js';
+import { type Snapshot, trafficOf } from './snapshot.js';
+import type { ProxyState } from './state.js';
 
-/** Kinds of event a service's history records. */
-export type HistoryEvent =
-  | 'switch' | 'split' | 'rollback' | 'change'
-  | 'rollout_started' | 'rollout_step' | 'rollout_judgement' | 'rollout_paused' | 'rollout_resumed'
-  | 'rollout_succeeded' | 'rollout_rolled_back' | 'rollout_aborted';
-
-/** One entry of a service's history. */
-export interface HistoryEntry {
-  readonly at: string;
-  readonly event: HistoryEvent;
-  /** Where the service's traffic went after the event, percent per upstream. */
-  readonly traffic: Readonly<Record<string, number>>;
-  readonly generation: number;
-  readonly by?: string;
-  readonly detail?: string;
-  /** For a rollout judgement: pass, fail or inconclusive. */
-  readonly verdict?: string;
+/** Where applied configs are kept so that they survive a restart (the config file, or a state file). */
+export interface Persister {
+  save(config: Config): Promise<void>;
 }
 
-/** Entries kept per service; older ones are dropped. */
-export const HISTORY_LIMIT = 200;
+/** Told of every applied change, right after the swap (rollouts reconcile with a new config here). */
+export type ChangeObserver = (change: Change, next: Snapshot, actor: Actor) => void;
+
+/** What an applied change gives back. */
+export interface Applied {
+  readonly snapshot: Snapshot;
+  /** Settles once the change is durable (or known not to be: the persister logs why). */
+  readonly saved: Promise<void>;
+}
 
 /**
- * Every change to where a service's traffic goes passes through here: it builds the next
- * config, applies it (one snapshot swap), remembers the host to roll back to, logs, and
- * keeps a bounded history per service.
+ * The one way the running config changes. A switch, a target edit, a rollout step, POST
+ * /config and a hand edit of the file are all a Change, and each goes through the same
+ * steps: plan the next config → validate it like a file → build and swap the snapshot
+ * (targets, health and active checks follow) → tell observers (rollouts) → record history
+ * → persist. A change that fails validation changes nothing.
  */
-export class Switchboard {
-  private readonly histories = new Map<string, HistoryEntry[]>();
-  /** The host each service had before its last switch, for rollback. */
-  private readonly previousHost = new Map<string, string>();
-  private readonly listeners: ((service: string, entry: HistoryEntry) => void)[] = [];
+export class ChangePipeline {
+  private readonly observers: ChangeObserver[] = [];
+  private lastSave: Promise<void> = Promise.resolve();
 
-  constructor(private readonly runtime: Runtime, private readonly log: Logger) {}
+  constructor(
+    private readonly state: ProxyState,
+    readonly history: History,
+    private readonly log: Logger,
+    private readonly persister?: Persister,
+  ) {}
 
-  /** Change a service's config and apply it; `event` undefined: a bookkeeping change, not in the history. */
-  change(name: string, edit: (svc: Draft<Service>) => void, event: HistoryEvent | undefined, by: string, detail?: string): Snapshot {
-    const before = this.service(name);
-    const next = editConfig(this.runtime.current.config, (draft) => edit(draft.services.find((s) => s.name === name)!));
-    // The same schema and rules as a config file: an admin change can never apply what a file could not.
-    const checked = validateConfig(next);
-    if (!checked.ok) throw new BadInputError(checked.errors.join('; '), { errors: checked.errors });
-    const snap = this.runtime.apply(checked.config);
-    const after = snap.config.services.find((s) => s.name === name)!;
-    if (after.host !== before.host && after.split === undefined) this.previousHost.set(name, before.host);
-    if (event !== undefined) this.record(name, event, by, detail);
-    return snap;
+  /** The snapshot requests starting now are served by. */
+  get current(): Snapshot {
+    return this.state.current;
   }
 
-  /** Send all of a service's traffic to `host` (an upstream) at once, ending any split or rollout. */
-  switchTo(name: string, host: string, by: string, event: HistoryEvent = 'switch', detail?: string): Snapshot {
-    this.requireUpstream(host);
-    return this.change(name, (s) => {
-      s.host = host;
-      delete s.split;
-      delete s.rollout;
-    }, event, by, detail);
+  /** Apply a change: the new snapshot serves every request that starts once this returns. Throws a 400 or 404 for a bad change. */
+  apply(change: Change, actor: Actor): Applied {
+    const plan = planChange(this.state.current.config, change);
+    const config = requireValidConfig(plan.next, plan.scope, plan.issues);
+    const snapshot = this.state.swap(config);
+    for (const observe of this.observers) observe(change, snapshot, actor);
+    for (const e of plan.entries) this.note(e.service, e.event, actor, e.detail);
+    this.log.info({ change: change.kind, via: actor.via, by: actor.by, generation: snapshot.generation, hash: snapshot.hash }, 'config change applied');
+    // A file's own content needs no writing back. The running config is saved, not `config`:
+    // an observer may have applied a later change already.
+    if (this.persister && !(change.kind === 'config' && actor.via === 'file')) this.lastSave = this.persister.save(this.state.current.config);
+    return { snapshot, saved: this.lastSave };
   }
 
-  /** Send all traffic back to the host the service had before its last switch. */
-  rollback(name: string, by: string): Snapshot {
-    const svc = this.service(name);
-    const to = this.previousHost.get(name);
-    if (to === undefined) throw new BadInputError(`service "${name}" has not been switched since start-up: nothing to roll back to`);
-    return this.switchTo(name, to, by, 'rollback', `from ${svc.split ? 'a split' : svc.host}`);
+  /** Resolves once every change applied so far is durable (or known not to be). */
+  settled(): Promise<void> {
+    return this.lastSave;
   }
 
-  /** Note an event that did not change the config (a judgement, a pause). */
-  note(name: string, event: HistoryEvent, by: string, detail?: string, verdict?: string): void {
-    this.record(name, event, by, detail, verdict);
-  }
-
-  /** A service's history, oldest first. */
-  history(name: string): readonly HistoryEntry[] {
-    this.service(name);
-    return this.histories.get(name) ?? [];
-  }
-
-  /** Hear of every history entry (metrics). */
-  onEntry(fn: (service: string, entry: HistoryEntry) => void): void {
-    this.listeners.push(fn);
-  }
-
-  /** The running config of a service, or 404. */
-  service(name: string): Service {
-    const svc = this.runtime.current.config.services.find((s) => s.name === name);
-    if (!svc) throw new NotFoundError(`service "${name}" not found`);
-    return svc;
-  }
-
-  /** 400 unless `name` is a declared upstream, listing the known ones. */
-  requireUpstream(name: string): void {
-    const known = this.runtime.current.config.upstreams.map((u) => u.name);
-    if (!known.includes(name)) {
-      throw new BadInputError(`unknown upstream "${name}" (known: ${known.join(', ') || 'none'})`, { upstream: 'unknown upstream' });
-    }
-  }
-
-  private record(name: string, event: HistoryEvent, by: string, detail?: string, verdict?: string): void {
-    const snap = this.runtime.current;
-    const svc = snap.services.get(name);
+  /** Record an event that did not change the config (a judgement, a pause) in the service's history. */
+  note(service: string, event: HistoryEvent, actor: Actor, detail?: string, verdict?: string): void {
+    const snap = this.state.current;
+    const svc = snap.services.get(service);
     const entry: HistoryEntry = {
-      at: new Date(this.runtime.clock.now()).toISOString(),
+      at: new Date(this.state.clock.now()).toISOString(),
       event,
       traffic: svc ? trafficOf(svc) : {},
       generation: snap.generation,
-      by,
+      via: actor.via,
+      by: actor.by,
       ...(detail ? { detail } : {}),
       ...(verdict ? { verdict } : {}),
     };
-    let list = this.histories.get(name);
-    if (!list) this.histories.set(name, (list = []));
-    list.push(entry);
-    if (list.length > HISTORY_LIMIT) list.splice(0, list.length - HISTORY_LIMIT);
-    this.log.info({ service: name, ...entry }, `service ${event.replace('_', ' ')}`);
-    for (const l of this.listeners) l(name, entry);
+    this.history.record(service, entry);
+    this.log.info({ service, ...entry }, `service ${event.replace('_', ' ')}`);
+  }
+
+  /** Hear of every applied change. */
+  observe(fn: ChangeObserver): void {
+    this.observers.push(fn);
   }
 }

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
-import { Pool } from './balancer/pool.js';
-import { Split } from './balancer/split.js';
-import type { Config } from './config/schema.js';
-import { Router, type RouteSpec } from './proxy/router.js';
-import type { Clock } from './clock.js';
-import { PassiveMonitor, passiveEnabled } from './health/passive.js';
-import type { HealthRegistry } from './health/registry.js';
-import type { RequestStats, RequestStatsStore } from './metrics/request-stats.js';
-import type { TrafficRecorder, TrafficRecorders } from './rollout/window.js';
+import { Pool } from '../balancer/pool.js';
+import { Split } from '../balancer/split.js';
+import type { Config } from '../config/schema/config-schema.js';
+import { Router, type RouteSpec } from '../routing/router.js';
+import type { Clock } from '../clock.js';
+import { PassiveMonitor, passiveEnabled } from '../health/passive.js';
+import type { HealthRegistry } from '../health/registry.js';
+import type { RequestStats, RequestStatsStore } from './request-stats.js';
+import type { TrafficRecorder, TrafficRecorders } from './traffic.js';
 import type { Target, TargetRegistry } from './targets.js';
 
 type ServiceConfig = Config['services'][number];

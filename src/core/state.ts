@@ -1,28 +1,28 @@
-import type { Config } from './config/schema.js';
-import type { SnapshotSource } from './proxy/server.js';
-import type { RequestStatsStore } from './metrics/request-stats.js';
-import { TrafficRecorders } from './rollout/window.js';
+import { systemClock, type Clock } from '../clock.js';
+import type { Config } from '../config/schema/config-schema.js';
+import { ActiveChecker } from '../health/active.js';
+import { HealthRegistry } from '../health/registry.js';
+import type { RequestStatsStore } from './request-stats.js';
 import { buildSnapshot, type Snapshot, type SnapshotDeps } from './snapshot.js';
-import { systemClock, type Clock } from './clock.js';
-import { ActiveChecker } from './health/active.js';
-import { HealthRegistry } from './health/registry.js';
 import { TargetRegistry } from './targets.js';
+import { TrafficRecorders } from './traffic.js';
 
-/** Told about every applied change, after the swap. */
-export type ApplyListener = (next: Snapshot, previous: Snapshot) => void;
+/** Where the proxy reads the running snapshot from: one reference, swapped whole. */
+export interface SnapshotSource {
+  readonly current: Snapshot;
+}
 
 /**
- * The running config: the current snapshot and the one way to change it. Every change
- * (a reload, a switch, a rollout step) builds the next snapshot, swaps one reference,
- * then releases what only the old one held. A build that throws leaves the old serving.
+ * The proxy's running state: the current snapshot, and what outlives snapshots — targets
+ * and their keep-alive pools, health, traffic windows and request counters, all keyed by
+ * name or address. Only the change pipeline swaps the snapshot.
  */
-export class Runtime implements SnapshotSource, SnapshotDeps {
+export class ProxyState implements SnapshotSource, SnapshotDeps {
   readonly health = new HealthRegistry();
   readonly targets = new TargetRegistry(this.health);
   readonly active: ActiveChecker;
   readonly traffic = new TrafficRecorders();
   private snapshot: Snapshot;
-  private readonly listeners: ApplyListener[] = [];
 
   constructor(config: Config, readonly clock: Clock = systemClock, readonly requestStats?: RequestStatsStore) {
     this.snapshot = buildSnapshot(config, this, 1);
@@ -35,21 +35,17 @@ export class Runtime implements SnapshotSource, SnapshotDeps {
     return this.snapshot;
   }
 
-  /** Apply a validated config; returns the new snapshot. */
-  apply(config: Config): Snapshot {
-    const previous = this.snapshot;
-    const next = buildSnapshot(config, this, previous.generation + 1);
+  /**
+   * Build the next snapshot from a validated config, swap it in, then release what only the
+   * old one held. A build that throws leaves the old one serving.
+   */
+  swap(config: Config): Snapshot {
+    const next = buildSnapshot(config, this, this.snapshot.generation + 1);
     this.snapshot = next;
     // Removed targets drain: undici's close() waits for their in-flight requests.
     void this.targets.retain(next.targets);
     this.active.sync(config);
-    for (const l of this.listeners) l(next, previous);
     return next;
-  }
-
-  /** Call `fn` after every applied change. */
-  onApply(fn: ApplyListener): void {
-    this.listeners.push(fn);
   }
 
   /** Stop health checks and close every upstream connection. */

@@ -1,7 +1,7 @@
 import { Pool as UndiciPool } from 'undici';
-import type { PoolMember } from './balancer/pool.js';
-import type { HealthRegistry } from './health/registry.js';
-import type { TargetHealth } from './health/state.js';
+import type { PoolMember } from '../balancer/pool.js';
+import type { HealthRegistry } from '../health/registry.js';
+import type { TargetHealth } from '../health/state.js';
 
 /** Connection settings that shape a target's keep-alive pool. */
 export interface TargetOptions {

@@ -1,4 +1,11 @@
-import type { WindowFigures } from './engine.js';
+
+/** The new upstream's traffic in one judged window. */
+export interface WindowFigures {
+  readonly requests: number;
+  readonly errors: number;
+  /** Undefined when there were no requests. */
+  readonly p99Ms?: number;
+}
 
 /** Latency buckets grow by 10%: a p99 read from them is within 10% of the true one. */
 const GROWTH = 1.1;

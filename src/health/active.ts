@@ -1,5 +1,5 @@
 import type { Clock, Timer } from '../clock.js';
-import type { Config, Healthchecks } from '../config/schema.js';
+import type { Config, Healthchecks } from '../config/schema/config-schema.js';
 import { activeEnabled } from './passive.js';
 import { probe as realProbe, type ProbeResult } from './probe.js';
 import type { HealthRegistry } from './registry.js';

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import type { Healthchecks } from '../config/schema.js';
+import type { Healthchecks } from '../config/schema/config-schema.js';
 import type { HealthRegistry } from './registry.js';
 import type { Outcome, Thresholds } from './state.js';
 import type { TargetHealth } from './state.js';

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { Agent, request } from 'undici';
-import type { Healthchecks } from '../config/schema.js';
+import type { Healthchecks } from '../config/schema/config-schema.js';
 import type { Outcome } from './state.js';
 
 /** What one probe found, or null when the answer says nothing (a status in neither list). */

@@ -1,12 +1,12 @@
 import client, { Counter, Gauge, Registry } from 'prom-client';
 import type { TargetHealth } from '../health/state.js';
-import type { Runtime } from '../runtime.js';
-import type { HistoryEntry } from '../switchboard.js';
-import { LATENCY_BUCKETS, type RequestStatsStore } from './request-stats.js';
+import type { HistoryEntry } from '../core/history.js';
+import type { SnapshotSource } from '../core/state.js';
+import { LATENCY_BUCKETS, type RequestStatsStore } from '../core/request-stats.js';
 
-/** What the metrics read at scrape time, besides the runtime. */
+/** What the metrics read at scrape time, besides the running snapshot. */
 export interface MetricSources {
-  readonly runtime: Runtime;
+  readonly runtime: SnapshotSource;
   /** Where the proxy counts requests. */
   readonly requests: RequestStatsStore;
   readonly reloads?: { applied: number; rejected: number; lastAppliedAt?: number };

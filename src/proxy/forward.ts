@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { SwitchyardError } from '../errors.js';
-import type { RouteRuntime, UpstreamRuntime } from '../snapshot.js';
-import type { Target } from '../targets.js';
-import { countFailure, type RequestStats } from '../metrics/request-stats.js';
+import type { RouteRuntime, UpstreamRuntime } from '../core/snapshot.js';
+import type { Target } from '../core/targets.js';
+import { countFailure, type RequestStats } from '../core/request-stats.js';
 import { clientResponseHeaders, hasRequestBody } from './headers.js';
 import { sendError } from './respond.js';
 

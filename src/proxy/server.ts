@@ -4,12 +4,13 @@ import { readFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { errorBody, SwitchyardError } from '../errors.js';
-import type { RequestStatsStore } from '../metrics/request-stats.js';
-import { listen } from '../net.js';
-import type { RouteRuntime, Snapshot, UpstreamRuntime } from '../snapshot.js';
+import type { RequestStatsStore } from '../core/request-stats.js';
+import { listen } from '../address.js';
+import type { RouteRuntime, UpstreamRuntime } from '../core/snapshot.js';
+import type { SnapshotSource } from '../core/state.js';
 import { Exchange, pickElsewhere, type Destination } from './forward.js';
 import { upstreamRequestHeaders, type ListenerInfo } from './headers.js';
-import { hostOf, type RouteMatch, type RouteRequest } from './router.js';
+import { hostOf, type RouteMatch, type RouteRequest } from '../routing/router.js';
 import { sendError } from './respond.js';
 import { WebSocketRelay } from './websocket.js';
 
@@ -20,11 +21,6 @@ class Refusal {
 
 /** How long shutdown waits for in-flight requests before closing their connections. */
 export const DRAIN_GRACE_MS = 10_000;
-
-/** Where the proxy reads the running snapshot from: one reference, swapped whole. */
-export interface SnapshotSource {
-  readonly current: Snapshot;
-}
 
 /** The proxy listener: route, choose upstream and target, forward. */
 export class ProxyServer {

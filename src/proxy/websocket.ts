@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { createProxyServer } from 'http-proxy-3';
-import type { Target } from '../targets.js';
+import type { Target } from '../core/targets.js';
 
 /**
  * WebSocket (and any HTTP/1.1 Upgrade) pass-through to the chosen target. http-proxy-3

@@ -1,12 +1,13 @@
-import type { Timer } from '../clock.js';
+import type { Clock, Timer } from '../clock.js';
+import type { Config } from '../config/schema/config-schema.js';
+import type { Change } from '../core/changes.js';
+import type { Actor } from '../core/history.js';
+import type { ChangePipeline } from '../core/pipeline.js';
+import type { Snapshot } from '../core/snapshot.js';
+import { type Reading, type TrafficRecorders, windowBetween } from '../core/traffic.js';
 import { ConflictError, NotFoundError } from '../errors.js';
-import type { Runtime } from '../runtime.js';
-import type { Switchboard } from '../switchboard.js';
-import { RolloutEngine, type Judgement, type RolloutPlan } from './engine.js';
-import type { Draft } from '../config/edit.js';
-import type { Config, RolloutBlock } from '../config/schema.js';
+import { type Judgement, RolloutEngine, type RolloutPlan } from './engine.js';
 import { blockOf, fromBlock } from './plan.js';
-import { windowBetween, type Reading } from './window.js';
 
 /** A rollout in progress (or the last one of a service), with what drives it. */
 interface Live {
@@ -18,26 +19,37 @@ interface Live {
   applied: number;
 }
 
+const ROLLOUT: Actor = { via: 'rollout', by: 'rollout' };
+const RESTART: Actor = { via: 'restart', by: 'restart' };
+
 /**
- * Wires rollout engines to the proxy: applies each step's split through the
- * switchboard, reads the new upstream's traffic for each window, and runs the timers.
+ * Wires rollout engines to the proxy: applies each step's split as a change through the
+ * pipeline, reads the new upstream's traffic for each window, and runs the timers.
  * The engine itself decides; this only carries out.
  */
 export class RolloutController {
   private readonly rollouts = new Map<string, Live>();
 
-  constructor(private readonly runtime: Runtime, private readonly switchboard: Switchboard) {}
+  constructor(
+    private readonly pipeline: ChangePipeline,
+    private readonly traffic: TrafficRecorders,
+    private readonly clock: Clock,
+  ) {
+    pipeline.observe((change, next, actor) => this.changed(change, next, actor));
+  }
 
-  /** Start a rollout; 409 if one is already running for the service. */
-  start(plan: RolloutPlan, by: string): RolloutEngine {
+  /** Start a rollout; 409 if one is already running for the service, 400 if its plan does not validate. */
+  start(plan: RolloutPlan, actor: Actor): RolloutEngine {
     const current = this.rollouts.get(plan.service);
     if (current && !current.engine.done) {
       throw new ConflictError(`a rollout of ${plan.service} to ${current.engine.plan.to} is ${current.engine.state}; abort it first`);
     }
-    const engine = new RolloutEngine(plan, this.runtime.clock.now());
+    const engine = new RolloutEngine(plan, this.clock.now());
     const live: Live = { engine, reading: this.reading(plan.to), applied: -1 };
+    // The first step is validated like the file's `rollout:` block; a bad plan leaves nothing behind.
+    this.save(live, actor, `to ${plan.to} in steps ${plan.steps.join(' → ')}% every ${plan.intervalMs} ms`);
     this.rollouts.set(plan.service, live);
-    this.apply(live, by, `to ${plan.to} in steps ${plan.steps.join(' → ')}% every ${plan.intervalMs} ms`);
+    this.arm(live);
     return engine;
   }
 
@@ -55,23 +67,24 @@ export class RolloutController {
   }
 
   /** pause | resume | promote | abort, as the admin API names them. */
-  command(service: string, action: 'pause' | 'resume' | 'promote' | 'abort', by: string): RolloutEngine {
+  command(service: string, action: 'pause' | 'resume' | 'promote' | 'abort', actor: Actor): RolloutEngine {
     const live = this.rollouts.get(service);
     if (!live) throw new NotFoundError(`service "${service}" has no rollout`);
     const e = live.engine;
-    const now = this.runtime.clock.now();
+    const now = this.clock.now();
     try {
-      if (action === 'pause') e.pause(`paused by ${by}`);
+      if (action === 'pause') e.pause(`paused by ${actor.by}`);
       else if (action === 'resume') e.resume(now);
       else if (action === 'promote') e.promote(now);
-      else e.abort(now, `aborted by ${by}`);
+      else e.abort(now, `aborted by ${actor.by}`);
     } catch (err) {
-      throw new ConflictError((err as Error).message);
+      // The engine refuses a command that does not fit its state (resume while running): a conflict.
+      throw new ConflictError(err instanceof Error ? err.message : String(err));
     }
     if (action === 'resume') live.reading = this.reading(e.plan.to);
-    if (action === 'pause') this.switchboard.note(service, 'rollout_paused', by, e.reason);
-    if (action === 'resume') this.switchboard.note(service, 'rollout_resumed', by);
-    this.apply(live, by);
+    if (action === 'pause') this.pipeline.note(service, 'rollout_paused', actor, e.reason);
+    if (action === 'resume') this.pipeline.note(service, 'rollout_resumed', actor);
+    this.apply(live, actor);
     return e;
   }
 
@@ -80,30 +93,35 @@ export class RolloutController {
     for (const svc of config.services) {
       if (!svc.rollout || this.active(svc.name)) continue;
       const { plan, progress } = fromBlock(svc.name, svc.host, svc.rollout);
-      const engine = RolloutEngine.restore(plan, progress, this.runtime.clock.now());
+      const engine = RolloutEngine.restore(plan, progress, this.clock.now());
       const live: Live = { engine, reading: this.reading(plan.to), applied: engine.weight() };
       this.rollouts.set(svc.name, live);
-      this.switchboard.note(svc.name, engine.state === 'paused' ? 'rollout_paused' : 'rollout_resumed', 'restart', `restored at step ${engine.step + 1} (${engine.weight()}% to ${plan.to})`);
-      this.apply(live, 'restart');
-    }
-  }
-
-  /** After a hand edit on disk: a rollout whose block was removed stops, leaving traffic as the file says. */
-  reconcile(config: Config): void {
-    for (const [service, live] of this.rollouts) {
-      if (live.engine.done) continue;
-      const svc = config.services.find((s) => s.name === service);
-      if (svc?.rollout) continue;
-      if (live.timer) this.runtime.clock.clearTimeout(live.timer);
-      live.timer = undefined;
-      live.engine.abort(this.runtime.clock.now(), 'removed from the config file by hand; traffic is as the file says');
-      if (svc) this.switchboard.note(service, 'rollout_aborted', 'config file', live.engine.reason);
+      this.pipeline.note(svc.name, engine.state === 'paused' ? 'rollout_paused' : 'rollout_resumed', RESTART, `restored at step ${engine.step + 1} (${engine.weight()}% to ${plan.to})`);
+      this.apply(live, RESTART);
     }
   }
 
   /** Stop every timer (shutdown). Rollouts stay as they are. */
   close(): void {
-    for (const live of this.rollouts.values()) if (live.timer) this.runtime.clock.clearTimeout(live.timer);
+    for (const live of this.rollouts.values()) if (live.timer) this.clock.clearTimeout(live.timer);
+  }
+
+  /**
+   * A whole new config (a hand edit, POST /config): a rollout whose block is gone stops,
+   * leaving traffic as the new config says; POST /config also takes up the rollouts it carries.
+   */
+  private changed(change: Change, next: Snapshot, actor: Actor): void {
+    if (change.kind !== 'config') return;
+    for (const [service, live] of this.rollouts) {
+      if (live.engine.done) continue;
+      const svc = next.config.services.find((s) => s.name === service);
+      if (svc?.rollout) continue;
+      if (live.timer) this.clock.clearTimeout(live.timer);
+      live.timer = undefined;
+      live.engine.abort(this.clock.now(), 'removed from the config by hand; traffic is as the new config says');
+      if (svc) this.pipeline.note(service, 'rollout_aborted', actor, live.engine.reason);
+    }
+    if (actor.via === 'admin') this.restore(next.config);
   }
 
   /** A window ended: judge it, then carry out what the engine decided. */
@@ -114,62 +132,64 @@ export class RolloutController {
     const e = live.engine;
     try {
       const end = this.reading(e.plan.to);
-      const judgement = e.evaluate(this.runtime.clock.now(), windowBetween(live.reading, end));
+      const judgement = e.evaluate(this.clock.now(), windowBetween(live.reading, end));
       // A timer may fire a millisecond before the wall clock says the window ended: then nothing
       // was judged, and the window must keep counting from where it began.
       if (judgement) {
         live.reading = end;
-        this.switchboard.note(service, 'rollout_judgement', 'rollout', describe(judgement), judgement.verdict);
+        this.pipeline.note(service, 'rollout_judgement', ROLLOUT, describe(judgement), judgement.verdict);
       }
-      if (e.state === 'paused') this.switchboard.note(service, 'rollout_paused', 'rollout', e.reason);
-      this.apply(live, 'rollout');
+      if (e.state === 'paused') this.pipeline.note(service, 'rollout_paused', ROLLOUT, e.reason);
+      this.apply(live, ROLLOUT);
     } catch (err) {
       // A step that cannot be applied (the config changed under the rollout) holds for a person; it never crashes the proxy.
-      if (e.state === 'running') e.pause(`could not apply the next step: ${(err as Error).message}`);
-      this.switchboard.note(service, 'rollout_paused', 'rollout', e.reason);
+      if (e.state === 'running') e.pause(`could not apply the next step: ${err instanceof Error ? err.message : String(err)}`);
+      this.pipeline.note(service, 'rollout_paused', ROLLOUT, e.reason);
     }
   }
 
   /**
-   * Make the service's config match the engine (split and saved progress), record it,
-   * and arm the next window's timer. Ends go through the switchboard as switches.
+   * Make the service's config match the engine (split and saved progress), record it, and
+   * arm the next window's timer. Ends are switches: all traffic to one upstream.
    */
-  private apply(live: Live, by: string, startDetail?: string): void {
+  private apply(live: Live, actor: Actor): void {
     const e = live.engine;
     const { service, from, to } = e.plan;
-    if (e.state === 'succeeded') this.switchboard.switchTo(service, to, by, 'rollout_succeeded', e.reason);
-    else if (e.state === 'aborted') this.switchboard.switchTo(service, from, by, 'rollout_aborted', e.reason);
-    else if (e.state === 'rolled_back') this.switchboard.switchTo(service, from, by, 'rollout_rolled_back', e.reason);
-    else this.save(live, by, startDetail);
-    if (live.timer) this.runtime.clock.clearTimeout(live.timer);
+    if (e.state === 'succeeded') this.pipeline.apply({ kind: 'switch', service, to, event: 'rollout_succeeded', detail: e.reason }, actor);
+    else if (e.state === 'aborted') this.pipeline.apply({ kind: 'switch', service, to: from, event: 'rollout_aborted', detail: e.reason }, actor);
+    else if (e.state === 'rolled_back') this.pipeline.apply({ kind: 'switch', service, to: from, event: 'rollout_rolled_back', detail: e.reason }, actor);
+    else this.save(live, actor);
+    this.arm(live);
+  }
+
+  /** A timer for the next judgement, if the engine wants one. */
+  private arm(live: Live): void {
+    const e = live.engine;
+    if (live.timer) this.clock.clearTimeout(live.timer);
     live.timer = undefined;
     if (e.nextJudgementAt !== undefined) {
-      live.timer = this.runtime.clock.setTimeout(() => this.tick(service), Math.max(0, e.nextJudgementAt - this.runtime.clock.now()));
+      live.timer = this.clock.setTimeout(() => this.tick(e.plan.service), Math.max(0, e.nextJudgementAt - this.clock.now()));
     }
   }
 
-  /** Write the live rollout's split and progress into the config (a new snapshot only if they changed). */
-  private save(live: Live, by: string, startDetail?: string): void {
+  /** Write the live rollout's split and progress into the config (a change only if they differ). */
+  private save(live: Live, actor: Actor, startDetail?: string): void {
     const e = live.engine;
     const { service, from, to } = e.plan;
     const weight = e.weight();
     // The new upstream goes last, so sticky clients only ever move to it (see Split).
     const split = { [from]: 100 - weight, [to]: weight };
     const block = blockOf(e);
-    const current = this.runtime.current.config.services.find((s) => s.name === service);
-    if (current && same(current.split, split) && same(current.rollout, block)) return;
-    const stepped = weight !== live.applied;
-    const event = live.applied < 0 ? 'rollout_started' : stepped ? 'rollout_step' : undefined;
+    const current = this.pipeline.current.config.services.find((s) => s.name === service);
+    if (block === undefined || (current && same(current.split, split) && same(current.rollout, block))) return;
+    const event = live.applied < 0 ? 'rollout_started' : weight !== live.applied ? 'rollout_step' : undefined;
     const detail = live.applied < 0 ? startDetail : `step ${e.step + 1}: ${weight}% to ${to}`;
-    this.switchboard.change(service, (s) => {
-      s.split = split;
-      s.rollout = block as Draft<RolloutBlock>;
-    }, event, by, detail);
+    this.pipeline.apply({ kind: 'rollout', service, split, block, event, detail }, actor);
     live.applied = weight;
   }
 
   private reading(upstream: string): Reading {
-    return this.runtime.traffic.get(upstream).read();
+    return this.traffic.get(upstream).read();
   }
 }
 

@@ -1,3 +1,5 @@
+import type { WindowFigures } from '../core/traffic.js';
+
 /** A rollout's lifecycle states. */
 export type RolloutState = 'running' | 'paused' | 'succeeded' | 'rolled_back' | 'aborted';
 
@@ -31,14 +33,6 @@ export interface SavedProgress {
   readonly failures: number;
   readonly startedAt: number;
   readonly reason?: string;
-}
-
-/** The new upstream's traffic in one judged window. */
-export interface WindowFigures {
-  readonly requests: number;
-  readonly errors: number;
-  /** Undefined when there were no requests. */
-  readonly p99Ms?: number;
 }
 
 /** One judgement of a step, with the figures it was made on. */

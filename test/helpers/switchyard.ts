@@ -1,5 +1,5 @@
 import { App } from '../../src/app.js';
-import { formatDiagnostic, parseConfig } from '../../src/config/parse.js';
+import { formatDiagnostic, parseConfig } from '../../src/config/load/parse.js';
 
 /** A running switchyard on ephemeral loopback ports. */
 export interface Running {
@@ -19,7 +19,7 @@ export async function startSwitchyard(yaml: string, env: NodeJS.ProcessEnv = {})
   const withListeners = /^proxy:/m.test(yaml) ? yaml : `proxy:\n  listen: ["127.0.0.1:0"]\nadmin:\n  listen: "127.0.0.1:0"\n${yaml}`;
   const parsed = parseConfig(withListeners, 'test.yaml', env);
   if (!parsed.ok) throw new Error(`test config is invalid:\n${parsed.errors.map(formatDiagnostic).join('\n')}`);
-  const app = await App.start({ config: parsed.config, source: 'test.yaml' });
+  const app = await App.start({ config: parsed.config });
   return {
     app,
     proxy: `http://${app.proxyAddresses[0]}`,

@@ -59,10 +59,10 @@ describe('admin API', () => {
 
   it.each([
     ['unknown service', 'PATCH', '/services/nope', '{"host":"green"}', 404, /service "nope" not found/],
-    ['unknown upstream', 'PATCH', '/services/svc', '{"host":"gren"}', 400, /unknown upstream "gren" \(known: blue, green\)/],
+    ['unknown upstream', 'PATCH', '/services/svc', '{"host":"gren"}', 400, /unknown upstream "gren" \(declared upstreams: blue, green\)/],
     ['malformed JSON', 'PATCH', '/services/svc', '{"host":', 400, /malformed JSON body/],
     ['a JSON array', 'PATCH', '/services/svc', '["green"]', 400, /must be a JSON object/],
-    ['an unknown field', 'PATCH', '/services/svc', '{"colour":"green"}', 400, /cannot change "colour"/],
+    ['an unknown field', 'PATCH', '/services/svc', '{"colour":"green"}', 400, /unknown key "colour"/],
     ['a bad port', 'PATCH', '/services/svc', '{"port":"eighty"}', 400, /port: expected an integer from 1 to 65535/],
     ['an empty body', 'PATCH', '/services/svc', '', 400, /nothing to change/],
     ['a path the schema refuses', 'PATCH', '/services/svc', '{"path":"/a b?x"}', 400, /path/],

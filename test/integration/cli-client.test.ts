@@ -20,7 +20,7 @@ const run = promisify(execFile);
 const CLI = join(import.meta.dirname, '../../dist/src/cli.js');
 
 function cliEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const base = { ...process.env, LOG_LEVEL: 'silent' };
+  const base: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'silent' };
   delete base.SWITCHYARD_ADMIN_TOKEN; // the tests say when it is set
   return { ...base, ...env };
 }
@@ -96,7 +96,7 @@ describe('switchyard client commands', { timeout: 60_000 }, () => {
 
     const unknown = await cli('switch', 'svc', 'purple', '--admin', sy.admin);
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toMatch(/^switchyard: unknown upstream "purple" \(known: blue, green\).*\[HTTP 400\]$/m);
+    expect(unknown.stderr).toMatch(/^switchyard: schema violation \(host: unknown upstream "purple" \(declared upstreams: blue, green\)\).*\[HTTP 400\]$/m);
     expect(await colour(sy)).toBe('green');
 
     const back = await cli('rollback', 'svc', '--admin', sy.admin);

@@ -14,7 +14,7 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
 }
 
 async function cliWith(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const base = { ...process.env, LOG_LEVEL: 'silent' };
+  const base: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'silent' };
   delete base.SWITCHYARD_ADMIN_TOKEN; // the tests say when it is set
   try {
     const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...base, ...env } });

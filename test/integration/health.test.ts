@@ -1,3 +1,4 @@
+import type { Config } from '../../src/config/schema/config-schema.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { failures, startLoad } from '../helpers/load.js';
@@ -158,12 +159,13 @@ describe('health checks', () => {
     expect(r1.byUpstream.get('a')).toBe(100);
 
     // A reload with the target unchanged keeps its state.
-    const config = sy.app.runtime.current.config;
-    sy.app.runtime.apply(config);
+    const config = sy.app.state.current.config;
+    const reload = (next: Config) => sy.app.pipeline.apply({ kind: 'config', config: next }, { via: 'file', by: 'test' });
+    reload(config);
     expect((await health(sy))[b.address]).toBe('UNHEALTHY');
     // Removed and re-added: it comes back fresh, not stuck.
-    sy.app.runtime.apply({ ...config, upstreams: [{ ...config.upstreams[0], targets: [config.upstreams[0].targets[0]] }] });
-    sy.app.runtime.apply(config);
+    reload({ ...config, upstreams: [{ ...config.upstreams[0], targets: [config.upstreams[0].targets[0]] }] });
+    reload(config);
     expect((await health(sy))[b.address]).toBe('HEALTHCHECKS_OFF');
 
     expect((await mark(a.address, 'unhealthy', 'PUT')).statusCode).toBe(204);

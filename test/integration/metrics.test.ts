@@ -3,7 +3,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { App } from '../../src/app.js';
-import { parseConfig } from '../../src/config/parse.js';
+import { parseConfig } from '../../src/config/load/parse.js';
 import { closeDemoUpstreams, startDemoUpstream, type DemoUpstream } from '../../src/demo/upstreams.js';
 import { deadAddress } from '../helpers/dead-address.js';
 import { startLoad } from '../helpers/load.js';

@@ -45,6 +45,8 @@ describe('hot reload and durable state', () => {
   });
 
   const text = (host = 'blue', extra = '') => configText(demos[0].address, demos[1].address, host, extra);
+  /** The file after a switch: the service also says where a rollback goes. */
+  const withPrevious = (t: string, previous: string) => t.replace('    routes: [{ paths: ["/"] }]\n', `    routes: [{ paths: ["/"] }]\n    previous_host: ${previous}\n`);
   const start = async (statePath?: string) => {
     const app = await App.start({ configPath: file, statePath });
     apps.push(app);
@@ -105,7 +107,7 @@ describe('hot reload and durable state', () => {
     const before = await generation(app);
     for (let i = 0; i < 5; i++) await writeFile(file, text(i % 2 ? 'blue' : 'green') + `# write ${i}\n`);
     await waitFor(async () => (await colour(app)) === 'green', 5_000, 'the burst to apply');
-    await new Promise((r) => setTimeout(r, 100)); // let any stray second apply show itself
+    await app.settled(); // any stray second apply would show itself here
     expect(await generation(app)).toBe(before + 1);
   });
 
@@ -119,7 +121,7 @@ describe('hot reload and durable state', () => {
     await waitFor(async () => (await admin(app, 'GET', '/status')).json!.status === 'warn', 5_000, 'the rejection');
     const status = (await admin(app, 'GET', '/status')).json!;
     expect(status.details.last_reload.result).toBe('rejected');
-    await new Promise((r) => setTimeout(r, 200)); // the watcher's second look must not count it again
+    await app.settled(); // the watcher's second look must not count it again
     expect(app.reloader!.status.rejected).toBe(1);
     expect(status.details.last_reload.errors[0]).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+ `));
     expect(await generation(app)).toBe(before);
@@ -139,9 +141,9 @@ describe('hot reload and durable state', () => {
     await waitFor(async () => (await readFile(file, 'utf8')).includes('host: green'), 5_000, 'the write-back');
     const saved = await readFile(file, 'utf8');
     expect(saved).toContain('# switchyard config under test');
-    // Only the value changed: comments, their columns and everything else stay byte for byte.
-    expect(saved).toBe(text().replace('host: blue   # the live colour', 'host: green  # the live colour'));
-    await new Promise((r) => setTimeout(r, 150)); // our own write must not come back as a reload
+    // Only the value changed, and where a rollback goes was added: comments, their columns and everything else stay byte for byte.
+    expect(saved).toBe(withPrevious(text().replace('host: blue   # the live colour', 'host: green  # the live colour'), 'blue'));
+    await app.settled(); // our own write must not come back as a reload
     expect(await generation(app)).toBe(before + 1);
     expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
 
@@ -211,9 +213,9 @@ describe('hot reload and durable state', () => {
       await admin(app, 'PATCH', '/services/svc', JSON.stringify({ host: 'green' }));
       await admin(app, 'PATCH', '/services/svc', JSON.stringify({ host: 'blue' }));
     }
-    await new Promise((r) => setTimeout(r, 400)); // every watcher look, first and second, has come and gone
+    await app.settled(); // every write done, and the file read once more after it
     expect(await colour(app)).toBe('blue');
-    expect(await readFile(file, 'utf8')).toBe(text());
+    expect(await readFile(file, 'utf8')).toBe(withPrevious(text(), 'green'));
     expect(app.reloader!.status.applied).toBe(0);
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { expandString } from '../../src/config/env.js';
-import { formatDiagnostic, parseConfig } from '../../src/config/parse.js';
+import { expandString } from '../../src/config/load/env.js';
+import { formatDiagnostic, parseConfig } from '../../src/config/load/parse.js';
 
 const yaml = (...lines: string[]): string => `${lines.join('\n')}\n`;
 

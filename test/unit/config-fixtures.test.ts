@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { formatDiagnostic, loadConfigFile, type ParseResult } from '../../src/config/parse.js';
-import type { Config } from '../../src/config/schema.js';
+import { formatDiagnostic, loadConfigFile, type ParseResult } from '../../src/config/load/parse.js';
+import type { Config } from '../../src/config/schema/config-schema.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 

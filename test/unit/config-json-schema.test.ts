@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { configJsonSchema, writeJsonSchema } from '../../src/config/json-schema.js';
-import type { JsonSchema } from '../../src/config/schema-dsl.js';
+import { configJsonSchema, writeJsonSchema } from '../../src/config/schema/json-schema.js';
+import type { JsonSchema } from '../../src/config/schema/dsl.js';
 
 const committed = fileURLToPath(new URL('../../schema/switchyard.schema.json', import.meta.url));
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));

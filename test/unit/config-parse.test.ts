@@ -2,8 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Diagnostic, formatDiagnostic, loadConfigFile, parseConfig } from '../../src/config/parse.js';
-import type { Config } from '../../src/config/schema.js';
+import { type Diagnostic, formatDiagnostic, loadConfigFile, parseConfig } from '../../src/config/load/parse.js';
+import type { Config } from '../../src/config/schema/config-schema.js';
 
 const yaml = (...lines: string[]): string => `${lines.join('\n')}\n`;
 
@@ -474,7 +474,7 @@ describe('loadConfigFile', () => {
     const result = await loadConfigFile(file, {});
     expect(result.ok).toBe(true);
     expect(result.warnings.map(formatDiagnostic)).toEqual([
-      `${file}:4:5 services[0]: ignoring unknown key "tags" (switchyard uses: name, host, port, protocol, path, retries, connect_timeout, read_timeout, write_timeout, routes, split, overrides, sticky, failover, tls_verify, rollout, url)`,
+      `${file}:4:5 services[0]: ignoring unknown key "tags" (switchyard uses: name, host, port, protocol, path, retries, connect_timeout, read_timeout, write_timeout, routes, split, overrides, sticky, failover, tls_verify, rollout, previous_host, url)`,
     ]);
   });
 

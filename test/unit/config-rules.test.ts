@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDiagnostic, parseConfig } from '../../src/config/parse.js';
+import { formatDiagnostic, parseConfig } from '../../src/config/load/parse.js';
 
 const yaml = (...lines: string[]): string => `${lines.join('\n')}\n`;
 

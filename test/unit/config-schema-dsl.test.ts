@@ -5,7 +5,7 @@ import {
   issueText,
   type Schema,
   validate,
-} from '../../src/config/schema-dsl.js';
+} from '../../src/config/schema/dsl.js';
 import {
   array,
   boolean,
@@ -16,8 +16,8 @@ import {
   record,
   string,
   union,
-} from '../../src/config/schema-kinds.js';
-import { object } from '../../src/config/schema-object.js';
+} from '../../src/config/schema/kinds.js';
+import { object } from '../../src/config/schema/object.js';
 
 /** Every issue of validating `value`, as text. */
 function messages(schema: Schema<unknown>, value: unknown): string[] {

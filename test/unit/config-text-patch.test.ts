@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { editConfig } from '../../src/config/edit.js';
-import { diffOverlay } from '../../src/config/overlay.js';
-import { parseConfig } from '../../src/config/parse.js';
-import { patchText } from '../../src/config/text-patch.js';
+import { editConfig } from '../../src/config/schema/edit.js';
+import { diffOverlay } from '../../src/config/persist/overlay.js';
+import { parseConfig } from '../../src/config/load/parse.js';
+import { patchText } from '../../src/config/persist/text-patch.js';
 
 const TEXT = `# the live config
 services:

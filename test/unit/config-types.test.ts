@@ -1,5 +1,5 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import type { Config, Healthchecks, Route, Service, Upstream } from '../../src/config/schema.js';
+import type { Config, Healthchecks, Route, Service, Upstream } from '../../src/config/schema/config-schema.js';
 
 // The shape the proxy, balancer and admin code are written against. If the schema's inferred
 // type drifts from it, `tsc` on this file fails (vitest itself only runs the test bodies).

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { systemClock } from '../../src/clock.js';
-import { parseConfig } from '../../src/config/parse.js';
+import { parseConfig } from '../../src/config/load/parse.js';
 import { ActiveChecker } from '../../src/health/active.js';
 import type { ProbeResult } from '../../src/health/probe.js';
 import { HealthRegistry } from '../../src/health/registry.js';

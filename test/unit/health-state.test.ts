@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { systemClock } from '../../src/clock.js';
-import { parseConfig } from '../../src/config/parse.js';
+import { parseConfig } from '../../src/config/load/parse.js';
 import { PassiveMonitor } from '../../src/health/passive.js';
 import { HealthRegistry } from '../../src/health/registry.js';
 import { TargetHealth, type Outcome } from '../../src/health/state.js';

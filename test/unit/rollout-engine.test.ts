@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { judge, RolloutEngine, type RolloutPlan, type WindowFigures } from '../../src/rollout/engine.js';
+import type { WindowFigures } from '../../src/core/traffic.js';
+import { judge, RolloutEngine, type RolloutPlan } from '../../src/rollout/engine.js';
 
 const plan = (over: Partial<RolloutPlan> = {}): RolloutPlan => ({
   service: 's', from: 'blue', to: 'green', steps: [10, 25, 50, 100], intervalMs: 1000,

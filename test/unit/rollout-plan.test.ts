@@ -1,10 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { parseDuration, parsePlan, parseSteps } from '../../src/rollout/plan.js';
-import { TrafficRecorder, windowBetween } from '../../src/rollout/window.js';
+import { rolloutRequest } from '../../src/config/schema/config-schema.js';
+import { checkBody } from '../../src/config/schema/validate.js';
+import { TrafficRecorder, windowBetween } from '../../src/core/traffic.js';
+import { BadInputError } from '../../src/errors.js';
+import { planOf } from '../../src/rollout/plan.js';
 
-describe('parsePlan', () => {
+/** A rollout request body as the admin API reads it: the config schema's `rollout` fields. */
+const plan = (body: Record<string, unknown>, form = false) => {
+  const { force: _force, ...request } = checkBody(rolloutRequest, body, form);
+  return planOf('s', 'blue', request);
+};
+
+describe('rollout request', () => {
   it('applies the defaults', () => {
-    expect(parsePlan('s', 'blue', { to: 'green' })).toEqual({
+    expect(plan({ to: 'green' })).toEqual({
       service: 's', from: 'blue', to: 'green', steps: [10, 25, 50, 100], intervalMs: 30_000,
       analysis: { maxErrorRate: 0.01, maxP99Ms: 500, minRequests: 100 },
       failureThreshold: 2, onFailure: 'rollback', gate: 'auto', maxInconclusive: 5, onRestart: 'resume',
@@ -12,26 +21,33 @@ describe('parsePlan', () => {
   });
 
   it.each([
-    [{}, /to: expected the name of the upstream/],
-    [{ to: 'blue' }, /already sends its traffic to blue/],
-    [{ to: 'green', steps: [10, 5, 100] }, /steps: expected increasing whole percents/],
-    [{ to: 'green', steps: [10, 50] }, /the last step must be 100/],
-    [{ to: 'green', steps: [0, 100] }, /steps: expected/],
-    [{ to: 'green', interval: 'soon' }, /interval: expected a duration such as "30s"/],
-    [{ to: 'green', interval: 10 }, /at least 50 ms/],
-    [{ to: 'green', on_failure: 'panic' }, /on_failure: expected one of rollback, pause/],
-    [{ to: 'green', analysis: { max_error_rate: 2 } }, /analysis.max_error_rate: expected a number from 0 to 1/],
-    [{ to: 'green', analysis: { p95: 1 } }, /analysis: unknown field\(s\) p95/],
-    [{ to: 'green', colour: 'x' }, /unknown field\(s\) colour/],
-    [{ to: 'green', failure_threshold: 0 }, /failure_threshold: expected a number from 1/],
-  ])('refuses %o', (body, message) => {
-    expect(() => parsePlan('s', 'blue', body)).toThrow(message);
+    [{}, /missing required key "to"/, { '@entity': ['missing required key "to"'] }],
+    [{ to: 'green', steps: [10, 5, 100] }, /steps: expected increasing percents/, { steps: expect.stringMatching(/increasing/) }],
+    [{ to: 'green', steps: [10, 50] }, /ending at 100/, { steps: expect.any(String) }],
+    [{ to: 'green', steps: [0, 100] }, /steps\[0\]: expected an integer from 1 to 100/, { steps: { 0: expect.any(String) } }],
+    [{ to: 'green', interval: 'soon' }, /interval: expected a duration such as "30s"/, { interval: expect.any(String) }],
+    [{ to: 'green', interval: 10 }, /from 50 ms/, { interval: expect.any(String) }],
+    [{ to: 'green', on_failure: 'panic' }, /on_failure: expected one of "rollback", "pause"/, { on_failure: expect.any(String) }],
+    [{ to: 'green', analysis: { max_error_rate: 2 } }, /analysis.max_error_rate: expected a number from 0 to 1/, { analysis: { max_error_rate: expect.any(String) } }],
+    [{ to: 'green', analysis: { p95: 1 } }, /unknown key "p95"/, { analysis: { p95: expect.any(String) } }],
+    [{ to: 'green', colour: 'x' }, /unknown key "colour"/, { colour: expect.any(String) }],
+    [{ to: 'green', failure_threshold: 0 }, /failure_threshold: expected an integer from 1/, { failure_threshold: expect.any(String) }],
+    [{ to: 'green', toString: 1 }, /unknown key "toString"/, { toString: expect.any(String) }],
+  ])('refuses %o in Kong\'s schema-violation shape', (body, message, fields) => {
+    let error: unknown;
+    try {
+      plan(body);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(BadInputError);
+    expect(error).toMatchObject({ status: 400, message: expect.stringMatching(message), fields });
   });
 
-  it('reads steps and durations in their text forms', () => {
-    expect(parseSteps('10, 25,50,100')).toEqual([10, 25, 50, 100]);
-    expect([parseDuration('30s', 'i'), parseDuration('2m', 'i'), parseDuration('500ms', 'i'), parseDuration('1.5s', 'i'), parseDuration(250, 'i')])
-      .toEqual([30_000, 120_000, 500, 1_500, 250]);
+  it('reads steps, numbers and durations in their text forms from a form body', () => {
+    const p = plan({ to: 'green', steps: '10, 25,50,100', interval: '2m', failure_threshold: '3', force: 'true' }, true);
+    expect(p).toMatchObject({ steps: [10, 25, 50, 100], intervalMs: 120_000, failureThreshold: 3 });
+    expect(['30s', '500ms', '1.5s', 250].map((interval) => plan({ to: 'green', interval }).intervalMs)).toEqual([30_000, 500, 1_500, 250]);
   });
 });
 

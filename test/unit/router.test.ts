@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hostOf, Router, type RouteSpec } from '../../src/proxy/router.js';
+import { hostOf, Router, type RouteSpec } from '../../src/routing/router.js';
 import { upstreamPath } from '../../src/proxy/server.js';
 
 const route = (target: string, r: Partial<RouteSpec<string>>): RouteSpec<string> => ({

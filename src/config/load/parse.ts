@@ -4,11 +4,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
-import { deepFreeze } from './edit.js';
+import type { Config } from '../schema/config-schema.js';
+import { type Issue, issueText, type Path } from '../schema/dsl.js';
+import { checkConfig } from '../schema/validate.js';
 import { expandEnv } from './env.js';
-import { checkRules } from './rules.js';
-import { type Config, configSchema } from './schema.js';
-import { type Issue, issueText, type Path, validate } from './schema-dsl.js';
 
 /** One problem in a config file; line and col are 1-based. */
 export type Diagnostic = { file: string; line: number; col: number; message: string };
@@ -60,26 +59,12 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     return failed([at(0, err instanceof Error ? err.message : String(err))], warnings);
   }
   // An empty file (or only comments) is an empty config: everything defaults.
-  const { value, issues } = validate(configSchema, raw ?? {});
-  const all: Issue[] = value ? [...issues, ...checkRules(value)] : issues;
+  const { config, issues } = checkConfig(raw ?? {});
   const located = (severity: Issue['severity']) =>
-    sortByPosition(all.filter((i) => i.severity === severity).map((i) => at(locate(doc, i.path, i.at), issueText(i))));
+    sortByPosition(issues.filter((i) => i.severity === severity).map((i) => at(locate(doc, i.path, i.at), issueText(i))));
   warnings.push(...located('warning'));
-  const errors = located('error');
-  if (value === undefined || errors.length > 0) return failed(errors, sortByPosition(warnings));
-  return { ok: true, config: deepFreeze(value), warnings: sortByPosition(warnings) };
-}
-
-/**
- * Validate a config built in memory (an admin change): the same schema and rules as a
- * file, with each error as "path: message". Returns the frozen config or the errors.
- */
-export function validateConfig(value: unknown): { ok: true; config: Config } | { ok: false; errors: string[] } {
-  const result = validate(configSchema, value);
-  const issues = result.value ? [...result.issues, ...checkRules(result.value)] : result.issues;
-  const errors = issues.filter((i) => i.severity === 'error').map(issueText);
-  if (result.value === undefined || errors.length > 0) return { ok: false, errors };
-  return { ok: true, config: deepFreeze(result.value) };
+  if (config === undefined) return failed(located('error'), sortByPosition(warnings));
+  return { ok: true, config, warnings: sortByPosition(warnings) };
 }
 
 /** `[${HOST}:80]` is a YAML error ("{" is a flow indicator); say how to write it. */

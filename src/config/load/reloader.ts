@@ -1,9 +1,8 @@
-import { formatDiagnostic } from './config/parse.js';
-import type { ConfigStore } from './config/store.js';
-import { ConfigWatcher } from './config/watch.js';
-import type { Logger } from './log.js';
-import type { RolloutController } from './rollout/controller.js';
-import type { Runtime } from './runtime.js';
+import type { Clock } from '../../clock.js';
+import type { Logger } from '../../log.js';
+import type { Config } from '../schema/config-schema.js';
+import { formatDiagnostic, type ParseResult } from './parse.js';
+import { ConfigWatcher } from './watch.js';
 
 /** The outcome of the last reload of the config file, for GET /status and metrics. */
 export interface ReloadStatus {
@@ -15,24 +14,30 @@ export interface ReloadStatus {
 }
 
 /**
- * Hot reload: a change to the config file is validated and, if valid, applied as one
- * snapshot swap; a bad change is rejected with the same errors as `validate`, logged
- * once, counted, and the running config keeps serving. Our own write-backs are ignored.
+ * What the file's owner says of text read from disk: its parse when it is new, or why there
+ * is nothing to do ('same': what we run or wrote; 'stale': read before our last write;
+ * 'refused': the text refused last time).
+ */
+export type Reading = ParseResult | 'same' | 'stale' | 'refused';
+
+/**
+ * Hot reload: a change to the config file is validated and, if valid, handed to `apply`
+ * (the change pipeline); a bad change is rejected with the same errors as `validate`,
+ * logged once, counted, and the running config keeps serving. Which reads are new is the
+ * persistence module's call (`take`): it knows what it wrote.
  */
 export class Reloader {
   readonly status: ReloadStatus = { applied: 0, rejected: 0 };
   private readonly watcher: ConfigWatcher;
-  private readonly listeners: ((result: 'applied' | 'rejected') => void)[] = [];
-  /** The last text refused, so that reading it again is neither logged nor counted twice. */
-  private rejectedText?: string;
 
   constructor(
-    private readonly store: ConfigStore,
-    private readonly runtime: Runtime,
-    private readonly rollouts: RolloutController,
+    private readonly path: string,
+    private readonly take: (text: string, readAt: number) => Reading,
+    private readonly apply: (config: Config) => void,
+    private readonly clock: Clock,
     private readonly log: Logger,
   ) {
-    this.watcher = new ConfigWatcher(store.path, (text, readAt) => this.reload(text, readAt), (err) => log.error({ err: err.message }, 'config watch error'));
+    this.watcher = new ConfigWatcher(path, clock, (text, readAt) => this.reload(text, readAt), (err) => log.error({ err: err.message }, 'config watch error'));
   }
 
   /** Start watching the file. */
@@ -40,43 +45,9 @@ export class Reloader {
     return this.watcher.start();
   }
 
-  /**
-   * Apply new file text, unless it is what we already run or wrote ourselves. A read that
-   * began before our latest write-back may hold the file as it was before it: it is stale,
-   * and the watcher's second look reads the file again.
-   */
-  reload(text: string, readAt = Infinity): void {
-    if (readAt <= this.store.lastWriteAt) return;
-    if (this.store.isKnown(text)) {
-      // Put back as it was after a rejected edit: nothing to apply, but no longer a warning.
-      if (this.status.last?.result === 'rejected') this.status.last = { result: 'applied', at: new Date(this.runtime.clock.now()).toISOString() };
-      return;
-    }
-    if (text === this.rejectedText) return;
-    const result = this.store.accept(text);
-    const at = new Date(this.runtime.clock.now()).toISOString();
-    if (!result.ok) {
-      this.rejectedText = text;
-      const errors = result.errors.map(formatDiagnostic);
-      this.status.rejected++;
-      this.status.last = { result: 'rejected', at, errors };
-      this.log.error({ file: this.store.path, errors }, 'config change rejected; the running config stays');
-      this.emit('rejected');
-      return;
-    }
-    this.rejectedText = undefined;
-    const snap = this.runtime.apply(result.config);
-    this.rollouts.reconcile(result.config);
-    this.status.applied++;
-    this.status.last = { result: 'applied', at };
-    this.status.lastAppliedAt = this.runtime.clock.now();
-    this.log.info({ file: this.store.path, generation: snap.generation, hash: snap.hash }, 'config reloaded');
-    this.emit('applied');
-  }
-
-  /** Hear of every reload (metrics). */
-  onReload(fn: (result: 'applied' | 'rejected') => void): void {
-    this.listeners.push(fn);
+  /** Read the file once more and wait until every pending read has been handled (tests, shutdown). */
+  settled(): Promise<void> {
+    return this.watcher.look();
   }
 
   /** Stop watching. */
@@ -84,7 +55,35 @@ export class Reloader {
     return this.watcher.close();
   }
 
-  private emit(result: 'applied' | 'rejected'): void {
-    for (const l of this.listeners) l(result);
+  private reload(text: string, readAt: number): void {
+    const reading = this.take(text, readAt);
+    const at = new Date(this.clock.now()).toISOString();
+    if (reading === 'same') {
+      // Put back as it was after a rejected edit: nothing to apply, but no longer a warning.
+      if (this.status.last?.result === 'rejected') this.status.last = { result: 'applied', at };
+      return;
+    }
+    if (typeof reading === 'string') return;
+    if (!reading.ok) {
+      const errors = reading.errors.map(formatDiagnostic);
+      this.status.rejected++;
+      this.status.last = { result: 'rejected', at, errors };
+      this.log.error({ file: this.path, errors }, 'config change rejected; the running config stays');
+      return;
+    }
+    try {
+      this.apply(reading.config);
+    } catch (err) {
+      // A valid file that cannot be applied (its snapshot would not build) is refused like a bad one.
+      const errors = [err instanceof Error ? err.message : String(err)];
+      this.status.rejected++;
+      this.status.last = { result: 'rejected', at, errors };
+      this.log.error({ file: this.path, errors }, 'config change could not be applied; the running config stays');
+      return;
+    }
+    this.status.applied++;
+    this.status.last = { result: 'applied', at };
+    this.status.lastAppliedAt = this.clock.now();
+    this.log.info({ file: this.path }, 'config reloaded');
   }
 }

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
+import type { Clock, Timer } from '../../clock.js';
 
 /** Settles a burst of file events into one reload (editors write several times). */
 export const DEBOUNCE_MS = 25;
@@ -11,6 +12,9 @@ export const DEBOUNCE_MS = 25;
  */
 export const CONFIRM_MS = 150;
 
+/** Hands over the file's text; `readAt` is the clock's elapsed() when the read began. */
+export type TextListener = (text: string, readAt: number) => void;
+
 /**
  * Watches a config file and hands each new content over once a burst of writes has
  * settled. It watches the file's directory, not the file, so that editors' rename-over
@@ -19,13 +23,15 @@ export const CONFIRM_MS = 150;
  */
 export class ConfigWatcher {
   private watcher?: FSWatcher;
-  private timer?: ReturnType<typeof setTimeout>;
-  private confirm?: ReturnType<typeof setTimeout>;
+  private timer?: Timer;
+  private confirm?: Timer;
+  private reading?: Promise<void>;
+  private waiters: (() => void)[] = [];
 
   constructor(
     readonly path: string,
-    /** `readAt`: performance.now() when the read began, so a caller can tell a read older than its own last write. */
-    private readonly onText: (text: string, readAt: number) => void,
+    private readonly clock: Clock,
+    private readonly onText: TextListener,
     private readonly onError: (err: Error) => void,
   ) {}
 
@@ -34,42 +40,82 @@ export class ConfigWatcher {
     const file = resolve(this.path);
     const dir = dirname(file);
     const name = basename(file);
-    this.watcher = chokidar.watch(dir, {
+    const watcher = chokidar.watch(dir, {
       depth: 0,
       ignoreInitial: true,
       atomic: false, // every event only prompts a read; no need for chokidar to merge them
       // Our own temp files come and go on every save; they never need a reload.
       ignored: (p: string) => p !== dir && basename(p).startsWith(`.${name}.`),
     });
-    this.watcher.on('all', () => this.schedule());
-    this.watcher.on('error', (err) => this.onError(err as Error));
-    await new Promise<void>((ready) => this.watcher!.once('ready', ready));
+    this.watcher = watcher;
+    watcher.on('all', () => this.schedule());
+    watcher.on('error', (err) => this.onError(err instanceof Error ? err : new Error(String(err))));
+    await new Promise<void>((ready) => watcher.once('ready', ready));
+  }
+
+  /** Read the file now (a look that does not wait for an event), then wait until nothing is pending. */
+  async look(): Promise<void> {
+    await this.read();
+    await this.idle();
+  }
+
+  /** Resolves once no event is waiting to be read and no read is in progress. */
+  async idle(): Promise<void> {
+    while (this.timer !== undefined || this.confirm !== undefined || this.reading !== undefined) {
+      await (this.reading ?? new Promise<void>((wake) => this.waiters.push(wake)));
+    }
   }
 
   /** Stop watching. */
   async close(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    if (this.confirm) clearTimeout(this.confirm);
+    this.clearTimers();
     await this.watcher?.close();
+    this.wake();
   }
 
   private schedule(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.read(), DEBOUNCE_MS);
-    if (this.confirm) clearTimeout(this.confirm);
-    this.confirm = setTimeout(() => void this.read(), CONFIRM_MS);
+    this.clearTimers();
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined;
+      void this.read();
+    }, DEBOUNCE_MS);
+    this.confirm = this.clock.setTimeout(() => {
+      this.confirm = undefined;
+      void this.read();
+    }, CONFIRM_MS);
   }
 
-  private async read(): Promise<void> {
-    const readAt = performance.now();
+  private clearTimers(): void {
+    if (this.timer) this.clock.clearTimeout(this.timer);
+    if (this.confirm) this.clock.clearTimeout(this.confirm);
+    this.timer = this.confirm = undefined;
+  }
+
+  private read(): Promise<void> {
+    const done = (this.reading ?? Promise.resolve()).then(() => this.readOnce());
+    const mine = done.finally(() => {
+      if (this.reading === mine) this.reading = undefined;
+      this.wake();
+    });
+    this.reading = mine;
+    return mine;
+  }
+
+  private async readOnce(): Promise<void> {
+    const readAt = this.clock.elapsed();
     let text: string;
     try {
       text = await readFile(this.path, 'utf8');
     } catch (err) {
       // Mid-swap the file may be briefly missing; the next event brings it back.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.onError(err as Error);
+      const e = err instanceof Error ? err : new Error(String(err));
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.onError(e);
       return;
     }
     this.onText(text, readAt);
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
   }
 }

@@ -1,14 +1,16 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, open, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { access, readFile, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { parseDocument } from 'yaml';
-import { ConflictError } from '../errors.js';
-import type { Logger } from '../log.js';
-import { applyToConfig, applyToDocument, diffOverlay, isEmpty, type Overlay } from './overlay.js';
-import { parseConfig, type ParseResult } from './parse.js';
+import type { Clock } from '../../clock.js';
+import { ConflictError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { type ParseResult, parseConfig } from '../load/parse.js';
+import type { Reading } from '../load/reloader.js';
+import type { Config } from '../schema/config-schema.js';
+import { atomicWrite } from './atomic-write.js';
+import { applyToConfig, diffOverlay, isEmpty, type Overlay } from './overlay.js';
 import { patchText } from './text-patch.js';
-import type { Config } from './schema.js';
 
 /** Where admin changes are kept: the config file itself, a state file beside it, or nowhere. */
 export type StoreMode = 'file' | 'state-file' | 'memory';
@@ -19,31 +21,33 @@ interface StateFile {
   overlay: Overlay;
 }
 
-/** Keep written YAML close to how people write it: `[a, b]`, no folding of long lines. */
-const YAML_OUTPUT = { flowCollectionPadding: false, lineWidth: 0 } as const;
-
 /** A hash of file contents, to tell our own writes and unchanged files apart. */
 export function textHash(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
 /**
- * The config file and the admin changes made since it was read. Changes are written back
- * into the file atomically (temp file, fsync, rename), keeping its comments and layout;
- * if the file cannot be written, into `<file>.state.json` beside it. Precedence: the file
- * as it is on disk, then the state file on top of it, but only if the state was made
- * against that same file text — a hand edit made since wins and the stale state is dropped.
+ * The persistence module: the config file, the admin changes made since it was read, and
+ * which reads of it are new. Changes are written back into the file atomically, editing
+ * only the changed spans (comments and layout stay byte for byte), and every rendering is
+ * verified to parse to exactly the intended config. A change that cannot be written that
+ * way (YAML anchors, Kong's `url` shorthand, a read-only file) goes to `<file>.state.json`
+ * instead, leaving the file untouched. Precedence: the file as it is on disk, then the
+ * state file on top of it, but only if the state was made against that same file text —
+ * a hand edit made since wins and the stale state is dropped.
  */
-export class ConfigStore {
+export class ConfigFile {
   mode: StoreMode = 'file';
   readonly statePath: string;
   /** The file's text and config as last read or written: the base admin changes are measured from. */
   private text = '';
   private base: Config | undefined;
-  /** Text this process is writing right now, so the watcher can ignore it. */
+  /** Text this process is writing right now, so that a read of it is not taken for a hand edit. */
   private writing: string | undefined;
-  /** performance.now() when this process last finished writing the file. */
-  lastWriteAt = -Infinity;
+  /** clock.elapsed() when this process last finished writing the file: reads begun before it are stale. */
+  private lastWriteAt = Number.NEGATIVE_INFINITY;
+  /** The last text refused, so that reading it again is neither logged nor counted twice. */
+  private refused: string | undefined;
   private queue: Promise<void> = Promise.resolve();
   /** True while the state file holds changes the config file does not. */
   private stateInUse = false;
@@ -52,6 +56,7 @@ export class ConfigStore {
   constructor(
     readonly path: string,
     private readonly log: Logger,
+    private readonly clock: Clock,
     private readonly env: NodeJS.ProcessEnv = process.env,
     statePath?: string,
   ) {
@@ -64,7 +69,7 @@ export class ConfigStore {
     try {
       text = await readFile(this.path, 'utf8');
     } catch (err) {
-      return { ok: false, errors: [{ file: this.path, line: 1, col: 1, message: (err as Error).message }], warnings: [] };
+      return { ok: false, errors: [{ file: this.path, line: 1, col: 1, message: err instanceof Error ? err.message : String(err) }], warnings: [] };
     }
     const result = this.accept(text);
     if (!result.ok) return result;
@@ -78,7 +83,7 @@ export class ConfigStore {
       return result;
     }
     const merged = applyToConfig(result.config, state.overlay);
-    if (!merged.ok) {
+    if (merged.config === undefined) {
       this.log.error({ state: this.statePath, errors: merged.errors }, 'the state file does not apply to the config file; ignoring it');
       return result;
     }
@@ -94,26 +99,33 @@ export class ConfigStore {
     return 'kept in memory only (neither the config file nor the state file can be written)';
   }
 
-  /** Take new file text (start-up, or a change on disk) as the base; returns its parse. */
-  accept(text: string): ParseResult {
-    const result = parseConfig(text, this.path, this.env);
-    if (result.ok) {
-      this.text = text;
-      this.base = result.config;
+  /**
+   * Text read from disk by the watcher: its parse when it is a change to apply (it then
+   * becomes the base), else why not. A read begun before our latest write may hold the file
+   * as it was before it: it is stale, and the watcher's second look reads the file again.
+   */
+  take(text: string, readAt: number): Reading {
+    if (readAt <= this.lastWriteAt) return 'stale';
+    // Only the current text counts: a hand edit back to something written earlier is still an edit.
+    if (text === this.text || text === this.writing) {
+      this.refused = undefined;
+      return 'same';
     }
+    if (text === this.refused) return 'refused';
+    const result = this.accept(text);
+    this.refused = result.ok ? undefined : text;
     return result;
   }
 
-  /** True when `text` is what this process last wrote or read, so a watch event can be ignored. */
-  isKnown(text: string): boolean {
-    // Only the current text counts: a hand edit back to something written earlier is still an edit.
-    return text === this.text || text === this.writing;
-  }
-
-  /** Keep the running config's admin changes; writes are serialised and coalesced. */
+  /** Keep a running config's admin changes; writes are serialised and coalesced. */
   save(config: Config): Promise<void> {
     this.pending = config;
-    this.queue = this.queue.then(() => this.flush()).catch((err: Error) => this.log.error({ err: err.message }, 'could not save admin changes'));
+    this.queue = this.queue.then(() => this.flush()).catch((err: unknown) => this.log.error({ err: String(err) }, 'could not save admin changes'));
+    return this.queue;
+  }
+
+  /** Resolves once every save and replace asked for so far has been written. */
+  settled(): Promise<void> {
     return this.queue;
   }
 
@@ -135,44 +147,58 @@ export class ConfigStore {
     return result;
   }
 
+  /** Take text as the base admin changes are measured from; returns its parse. */
+  private accept(text: string): ParseResult {
+    const result = parseConfig(text, this.path, this.env);
+    if (result.ok) {
+      this.text = text;
+      this.base = result.config;
+    }
+    return result;
+  }
+
   private async flush(): Promise<void> {
     const config = this.pending;
     this.pending = undefined;
     if (config === undefined || this.base === undefined) return;
     const overlay = diffOverlay(this.base, config);
-    if (this.mode === 'file') {
-      // A hand edit not yet picked up by the watcher wins: do not write over it.
-      const onDisk = await readFile(this.path, 'utf8').catch(() => this.text);
-      if (onDisk !== this.text) {
-        this.log.warn({ file: this.path }, 'the config file was edited by hand while an admin change was being saved: the hand edit wins');
-        return;
-      }
-      const text = isEmpty(overlay) ? this.text : this.render(this.text, overlay, config);
-      if (text !== undefined) {
-        try {
-          if (text !== this.text) await this.writeFile(text);
-          this.text = text;
-          this.base = config;
-          if (this.stateInUse) await unlink(this.statePath).catch(() => undefined);
-          this.stateInUse = false;
-          return;
-        } catch (err) {
-          this.mode = 'state-file';
-          this.log.warn({ file: this.path, err: (err as Error).message, state: this.statePath }, 'cannot write the config file: keeping admin changes in the state file');
-        }
-      } else {
-        this.log.warn({ file: this.path, state: this.statePath }, 'this change cannot be written into the config file without touching other entries (YAML anchors or aliases, or a url with ${VAR}): keeping it in the state file');
-      }
-    }
+    if (this.mode === 'file' && (await this.writeBack(overlay, config))) return;
     if (this.mode === 'memory') return;
     const state: StateFile = { base: textHash(this.text), overlay };
     try {
-      await atomicWrite(this.statePath, JSON.stringify(state, null, 2) + '\n');
+      await atomicWrite(this.statePath, `${JSON.stringify(state, null, 2)}\n`);
       this.stateInUse = true;
     } catch (err) {
       this.mode = 'memory';
-      this.log.error({ state: this.statePath, err: (err as Error).message }, 'cannot write the state file either: admin changes will not survive a restart');
+      this.log.error({ state: this.statePath, err: String(err) }, 'cannot write the state file either: admin changes will not survive a restart');
     }
+  }
+
+  /** Write the overlay into the config file; false when it must go to the state file instead. */
+  private async writeBack(overlay: Overlay, config: Config): Promise<boolean> {
+    // A hand edit not yet picked up by the watcher wins: do not write over it.
+    const onDisk = await readFile(this.path, 'utf8').catch(() => this.text);
+    if (onDisk !== this.text) {
+      this.log.warn({ file: this.path }, 'the config file was edited by hand while an admin change was being saved: the hand edit wins');
+      return true;
+    }
+    const text = isEmpty(overlay) ? this.text : this.render(overlay, config);
+    if (text === undefined) {
+      this.log.warn({ file: this.path, state: this.statePath }, 'this change cannot be written into the config file without touching other entries (YAML anchors, merge keys, or Kong\'s url shorthand): keeping it in the state file');
+      return false;
+    }
+    try {
+      if (text !== this.text) await this.writeFile(text);
+    } catch (err) {
+      this.mode = 'state-file';
+      this.log.warn({ file: this.path, err: String(err), state: this.statePath }, 'cannot write the config file: keeping admin changes in the state file');
+      return false;
+    }
+    this.text = text;
+    this.base = config;
+    if (this.stateInUse) await unlink(this.statePath).catch(() => undefined);
+    this.stateInUse = false;
+    return true;
   }
 
   private async writeFile(text: string): Promise<void> {
@@ -181,40 +207,47 @@ export class ConfigStore {
       await atomicWrite(this.path, text);
     } finally {
       this.writing = undefined;
-      this.lastWriteAt = performance.now();
+      this.lastWriteAt = this.clock.elapsed();
     }
   }
 
+  /** A state file made earlier; a missing one is normal, an unreadable or corrupt one is logged and ignored. */
   private async readState(): Promise<StateFile | undefined> {
+    let raw: string;
     try {
-      return JSON.parse(await readFile(this.statePath, 'utf8')) as StateFile;
-    } catch {
+      raw = await readFile(this.statePath, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.log.error({ state: this.statePath, err: String(err) }, 'cannot read the state file; ignoring it');
+      return undefined;
+    }
+    try {
+      const state: unknown = JSON.parse(raw);
+      if (isStateFile(state)) return state;
+      throw new Error('expected { "base": "…", "overlay": { "services": {…}, "upstreams": {…} } }');
+    } catch (err) {
+      this.log.error({ state: this.statePath, err: String(err) }, 'the state file is corrupt; ignoring it (the config file alone applies)');
       return undefined;
     }
   }
 
   /**
-   * The file text with an overlay written in, checked to parse to exactly `intended`: first by
-   * editing only the changed spans, else by re-rendering the document (comments kept, their
-   * alignment not). Undefined when neither gives the intended config.
+   * The file text with an overlay written in by editing only the changed spans, checked to
+   * parse to exactly `intended`; undefined when that cannot be done.
    */
-  private render(text: string, overlay: Overlay, intended: Config): string | undefined {
-    const patched = patchText(text, overlay);
-    if (patched !== undefined && this.parsesTo(patched, intended)) return patched;
-    try {
-      const doc = parseDocument(text, { merge: true });
-      applyToDocument(doc, overlay);
-      const rendered = doc.toString(YAML_OUTPUT);
-      return this.parsesTo(rendered, intended) ? rendered : undefined;
-    } catch {
-      return undefined;
-    }
+  private render(overlay: Overlay, intended: Config): string | undefined {
+    const patched = patchText(this.text, overlay);
+    if (patched === undefined) return undefined;
+    const r = parseConfig(patched, this.path, this.env);
+    return r.ok && JSON.stringify(r.config) === JSON.stringify(intended) ? patched : undefined;
   }
+}
 
-  private parsesTo(text: string, intended: Config): boolean {
-    const r = parseConfig(text, this.path, this.env);
-    return r.ok && JSON.stringify(r.config) === JSON.stringify(intended);
-  }
+function isStateFile(v: unknown): v is StateFile {
+  if (typeof v !== 'object' || v === null) return false;
+  const { base, overlay } = v as Record<string, unknown>;
+  if (typeof base !== 'string' || typeof overlay !== 'object' || overlay === null) return false;
+  const { services, upstreams } = overlay as Record<string, unknown>;
+  return typeof services === 'object' && services !== null && typeof upstreams === 'object' && upstreams !== null;
 }
 
 /** True unless the file has no write permission bits or sits on a read-only file system. */
@@ -226,28 +259,5 @@ async function writable(path: string): Promise<boolean> {
     return true;
   } catch {
     return false;
-  }
-}
-
-/**
- * Write a file so that readers see the old or the new content, never a part: a temp
- * file in the same directory, fsync, rename over. A symlinked path is written through
- * (the link's target is replaced), as editors do.
- */
-export async function atomicWrite(path: string, text: string): Promise<void> {
-  const target = await realpath(path).catch(() => path);
-  const temp = join(dirname(target), `.${basename(target)}.${process.pid}.${Date.now()}.tmp`);
-  const handle = await open(temp, 'w', 0o644);
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temp, target);
-  } catch (err) {
-    await unlink(temp).catch(() => undefined);
-    throw err;
   }
 }

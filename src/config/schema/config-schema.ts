@@ -3,9 +3,9 @@
  * shipped JSON Schema. Field names and defaults are Kong's (decK files load unchanged);
  * Kong entities warn about keys we do not use, our own sections reject them.
  */
-import { type Infer, Preprocessed } from './schema-dsl.js';
-import { array, boolean, enumOf, exactlyOne, integer, number, record, string, union } from './schema-kinds.js';
-import { object } from './schema-object.js';
+import { type Infer, Preprocessed } from './dsl.js';
+import { array, boolean, duration, enumOf, exactlyOne, integer, number, record, string, union } from './kinds.js';
+import { object } from './object.js';
 import { expandServiceUrl, withUrlInJsonSchema } from './service-url.js';
 
 const KONG = { unknown: 'warn' } as const;
@@ -130,7 +130,8 @@ const healthchecks = object(
   KONG,
 );
 
-const target = object({ target: targetAddress, weight: weight.default(100) }, KONG);
+/** One target of an upstream; also the body of Kong's POST /upstreams/NAME/targets. */
+export const target = object({ target: targetAddress, weight: weight.default(100) }, KONG);
 
 const upstream = object(
   {
@@ -176,15 +177,16 @@ const sticky = object({ header: headerName.optional(), cookie: cookieName.option
   exactlyOne(['header', 'cookie', 'ip']),
 );
 
-// A rollout in progress, written back by switchyard so that it survives a restart (SPEC 7).
+// A rollout: the body of POST /services/NAME/rollout, and (with its progress) the service's
+// `rollout:` block that switchyard writes so that a rollout survives a restart (SPEC 7).
 const rolloutSteps = array(integer({ min: 1, max: 100 }), { minItems: 1 }).refine((steps, report) => {
   const ok = steps.every((s, i) => i === 0 || s > steps[i - 1]) && steps[steps.length - 1] === 100;
   if (!ok) report('expected increasing percents ending at 100, e.g. [10, 25, 50, 100]');
 });
-const rollout = object({
+const rolloutPlanFields = {
   to: upstreamName,
-  steps: rolloutSteps,
-  interval: integer({ min: 50, max: 86_400_000 }).describe('Milliseconds per step.'),
+  steps: rolloutSteps.default([10, 25, 50, 100]),
+  interval: duration({ min: 50, max: 86_400_000 }).default('30s').describe('Time per step: "30s", "2m", or milliseconds.'),
   analysis: object({
     max_error_rate: number({ min: 0, max: 1 }).default(0.01),
     max_p99_ms: number({ min: 0, max: 3_600_000 }).default(500),
@@ -195,6 +197,11 @@ const rollout = object({
   gate: enumOf(['auto', 'manual']).default('auto'),
   max_inconclusive: integer({ min: 1, max: 1000 }).default(5),
   on_restart: enumOf(['resume', 'pause']).default('resume').describe('After a restart: carry on from the step, or hold for a person.'),
+};
+/** The body of POST /services/NAME/rollout: a rollout's plan, and `force` to replace a running one. */
+export const rolloutRequest = object({ ...rolloutPlanFields, force: boolean().optional() });
+const rollout = object({
+  ...rolloutPlanFields,
   state: enumOf(['running', 'paused']).default('running'),
   step: integer({ min: 1, max: 100 }).default(1).describe('1-based index into steps.'),
   failures: integer({ min: 0, max: 1000 }).default(0),
@@ -202,7 +209,8 @@ const rollout = object({
   started_at: string().optional(),
 });
 
-const serviceFields = object(
+/** A service's fields, before Kong's `url` shorthand is expanded; PATCH bodies are checked against them. */
+export const serviceFields = object(
   {
     name,
     host: serviceHost.describe('An upstream name, or a plain host for a single server.'),
@@ -220,6 +228,7 @@ const serviceFields = object(
     failover: boolean().default(true).describe('Fail over to the other upstream of a split when one has no healthy target.'),
     tls_verify: boolean().default(true).describe('With protocol https: verify the targets\' certificates (Kong\'s tls_verify).'),
     rollout: rollout.optional().describe('switchyard writes this while a rollout runs; delete it to drop the rollout.'),
+    previous_host: serviceHost.optional().describe('switchyard writes this on a switch: where a rollback sends traffic.'),
   },
   { unknown: 'warn', alsoKnown: ['url'] },
 );

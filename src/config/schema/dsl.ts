@@ -31,6 +31,12 @@ export type Invalid = typeof INVALID;
 export class Context {
   readonly issues: Issue[] = [];
 
+  /**
+   * Form input (application/x-www-form-urlencoded, as Kong's admin API takes): every value
+   * arrives as a string, so numbers, booleans and comma-separated lists are read from text.
+   */
+  constructor(readonly form = false) {}
+
   /** Record an error and return INVALID, so callers can `return ctx.error(...)`. */
   error(path: Path, message: string, at: 'value' | 'key' = 'value'): Invalid {
     this.issues.push({ path, at, severity: 'error', message });
@@ -193,8 +199,8 @@ export class Preprocessed<T> extends Schema<T> {
 }
 
 /** Validate `value` against `schema`: the typed value (if no errors) and every issue. */
-export function validate<T>(schema: Schema<T>, value: unknown): { value?: T; issues: Issue[] } {
-  const ctx = new Context();
+export function validate<T>(schema: Schema<T>, value: unknown, options: { form?: boolean } = {}): { value?: T; issues: Issue[] } {
+  const ctx = new Context(options.form);
   const out = schema.check(value, [], ctx);
   const failed = out === INVALID || ctx.issues.some((i) => i.severity === 'error');
   return failed ? { issues: ctx.issues } : { value: out as T, issues: ctx.issues };

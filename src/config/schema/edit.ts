@@ -1,4 +1,4 @@
-import type { Config } from './schema.js';
+import type { Config } from './config-schema.js';
 
 /** A config's writable copy, for building the next one. */
 export type Draft<T> = { -readonly [K in keyof T]: T[K] extends object ? Draft<T[K]> : T[K] };

@@ -3,8 +3,8 @@
  * same schema that validates configs; a unit test keeps the committed file in step.
  */
 import { writeFile } from 'node:fs/promises';
-import { configSchema } from './schema.js';
-import type { JsonSchema } from './schema-dsl.js';
+import { configSchema } from './config-schema.js';
+import type { JsonSchema } from './dsl.js';
 
 /** The config's JSON Schema (draft-07, the dialect YAML editors support best). */
 export function configJsonSchema(): JsonSchema {

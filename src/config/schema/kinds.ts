@@ -14,7 +14,7 @@ import {
   type Path,
   type Report,
   Schema,
-} from './schema-dsl.js';
+} from './dsl.js';
 
 /** Options of string(). `expected` replaces "a string" in messages when a pattern is set. */
 export interface StringOptions {
@@ -64,7 +64,8 @@ export class NumberSchema extends Schema<number> {
     else if (max !== undefined) this.expected = `${noun} of at most ${max}`;
     else this.expected = noun;
   }
-  check(value: unknown, path: Path, ctx: Context): number | Invalid {
+  check(input: unknown, path: Path, ctx: Context): number | Invalid {
+    const value = ctx.form && typeof input === 'string' && input.trim() !== '' ? Number(input) : input;
     const { min = -Infinity, max = Infinity } = this.range;
     const ok =
       typeof value === 'number' && Number.isFinite(value) && (!this.integer || Number.isInteger(value));
@@ -88,6 +89,7 @@ export class BooleanSchema extends Schema<boolean> {
   readonly expected = 'true or false';
   check(value: unknown, path: Path, ctx: Context): boolean | Invalid {
     if (typeof value === 'boolean') return value;
+    if (ctx.form && (value === 'true' || value === 'false')) return value === 'true';
     return ctx.error(path, `expected ${this.expected}, got ${describeValue(value)}`);
   }
   protected json(): JsonSchema {
@@ -126,7 +128,8 @@ export class ArraySchema<T> extends Schema<T[]> {
     const entries = minItems === 1 ? 'entry' : 'entries';
     this.expected = minItems > 0 ? `a list with at least ${minItems} ${entries}` : 'a list';
   }
-  check(value: unknown, path: Path, ctx: Context): T[] | Invalid {
+  check(input: unknown, path: Path, ctx: Context): T[] | Invalid {
+    const value = ctx.form && typeof input === 'string' ? input.split(',').map((s) => s.trim()) : input;
     if (!Array.isArray(value) || value.length < this.minItems) {
       return ctx.error(path, `expected ${this.expected}, got ${describeValue(value)}`);
     }
@@ -203,12 +206,42 @@ export class UnionSchema<T> extends Schema<T> {
   }
 }
 
+const DURATION = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+/** Milliseconds from "30s", "2m", "500ms", "1h" or a number of milliseconds; undefined if it is none of those. */
+export function parseDuration(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  const m = typeof value === 'string' ? DURATION.exec(value) : null;
+  return m ? Number(m[1]) * UNIT_MS[(m[2] ?? 'ms') as keyof typeof UNIT_MS] : undefined;
+}
+
+/** A duration in milliseconds, written as a number of milliseconds or as "30s", "2m", "500ms", "1h". */
+export class DurationSchema extends Schema<number> {
+  readonly expected: string;
+  constructor(readonly range: Required<Range>) {
+    super();
+    this.expected = `a duration such as "30s", "2m", "500ms" or a number of milliseconds, from ${range.min} ms to ${range.max} ms`;
+  }
+  check(value: unknown, path: Path, ctx: Context): number | Invalid {
+    const ms = parseDuration(value);
+    if (ms === undefined || ms < this.range.min || ms > this.range.max) return ctx.error(path, `expected ${this.expected}, got ${describeValue(value)}`);
+    return Math.round(ms);
+  }
+  protected json(): JsonSchema {
+    const { min, max } = this.range;
+    return { anyOf: [{ type: 'integer', minimum: min, maximum: max }, { type: 'string', pattern: DURATION.source }] };
+  }
+}
+
 /** A string schema. */
 export const string = (options?: StringOptions): StringSchema => new StringSchema(options);
 /** An integer schema with inclusive bounds. */
 export const integer = (range?: Range): NumberSchema => new NumberSchema(true, range);
 /** A number schema with inclusive bounds. */
 export const number = (range?: Range): NumberSchema => new NumberSchema(false, range);
+/** A duration schema: milliseconds within inclusive bounds. */
+export const duration = (range: Required<Range>): DurationSchema => new DurationSchema(range);
 /** A boolean schema. */
 export const boolean = (): BooleanSchema => new BooleanSchema();
 /** An enum schema; `expected` replaces the generated "one of ..." in messages. */

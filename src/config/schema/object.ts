@@ -16,7 +16,7 @@ import {
   Optional,
   type Path,
   Schema,
-} from './schema-dsl.js';
+} from './dsl.js';
 
 /** The known keys of an object schema. */
 export type Props = Record<string, AnySchema>;
@@ -91,6 +91,16 @@ export class ObjectSchema<P extends Props> extends Schema<ObjectOutput<P>> {
     ctx.warn([...path, unknown[0]], `ignoring unknown ${noun} ${list} (switchyard uses: ${allowed})`, 'key');
   }
 
+  /**
+   * The schema of a change to some of these fields (an admin PATCH): only `keys`, each
+   * optional and without its default (absent means unchanged), unknown keys an error.
+   */
+  pick(keys: readonly (keyof P & string)[]): ObjectSchema<Props> {
+    const props: Props = {};
+    for (const key of keys) props[key] = new Optional(bare(this.props[key]));
+    return new ObjectSchema(props, { unknown: 'error' });
+  }
+
   protected json(): JsonSchema {
     const properties: Record<string, JsonSchema> = {};
     for (const [key, schema] of Object.entries(this.props)) properties[key] = schema.toJsonSchema();
@@ -102,6 +112,11 @@ export class ObjectSchema<P extends Props> extends Schema<ObjectOutput<P>> {
       ...(this.unknown === 'error' ? { additionalProperties: false } : {}),
     };
   }
+}
+
+/** A field's schema without its optional() or default() wrapper. */
+function bare(schema: AnySchema): AnySchema {
+  return schema instanceof Optional || schema instanceof Defaulted ? bare(schema.inner) : schema;
 }
 
 function isRequired(schema: AnySchema): boolean {

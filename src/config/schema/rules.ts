@@ -2,8 +2,8 @@
  * Rules that span entities, checked once the shape is valid: unique names and targets,
  * and every upstream a split or override names exists.
  */
-import type { Config } from './schema.js';
-import { formatPath, type Issue, type Path } from './schema-dsl.js';
+import type { Config } from './config-schema.js';
+import { formatPath, type Issue, type Path } from './dsl.js';
 
 interface Named {
   readonly name: string;
@@ -36,29 +36,35 @@ function duplicateNames(config: Config): Issue[] {
   return issues;
 }
 
+/** The one unknown-upstream check: an error at `path` unless `name` is a declared upstream. */
+export function unknownUpstream(config: Config, name: string, path: Path, at: Issue['at'] = 'value'): Issue | undefined {
+  if (config.upstreams.some((u) => u.name === name)) return undefined;
+  const known = config.upstreams.map((u) => u.name).join(', ') || 'none';
+  return { path, at, severity: 'error', message: `unknown upstream "${name}" (declared upstreams: ${known})` };
+}
+
 function unknownUpstreams(config: Config): Issue[] {
   const issues: Issue[] = [];
   const declared = new Set(config.upstreams.map((u) => u.name));
-  const error = (path: Path, name: string, at: Issue['at']) => {
-    const known = declared.size > 0 ? [...declared].join(', ') : 'none';
-    issues.push({ path, at, severity: 'error', message: `unknown upstream "${name}" (declared upstreams: ${known})` });
+  const check = (name: string, path: Path, at: Issue['at'] = 'value') => {
+    const issue = unknownUpstream(config, name, path, at);
+    if (issue) issues.push(issue);
+    return issue !== undefined;
   };
   config.services.forEach((s, i) => {
-    for (const name of Object.keys(s.split ?? {})) {
-      if (!declared.has(name)) error(['services', i, 'split', name], name, 'key');
-    }
-    s.overrides?.forEach((o, j) => {
-      if (!declared.has(o.upstream)) error(['services', i, 'overrides', j, 'upstream'], o.upstream, 'value');
-    });
-    // A rollout moves traffic from one upstream (the host) to another.
+    // A rollout moves traffic from one upstream (the host) to another; its split says the same again.
+    const rolloutToUnknown = s.rollout !== undefined && check(s.rollout.to, ['services', i, 'rollout', 'to']);
     if (s.rollout) {
-      if (!declared.has(s.rollout.to)) error(['services', i, 'rollout', 'to'], s.rollout.to, 'value');
       if (!declared.has(s.host)) {
         issues.push({ path: ['services', i, 'host'], at: 'value', severity: 'error', message: `a service with a rollout needs an upstream as its host, not "${s.host}"` });
       } else if (s.rollout.to === s.host) {
         issues.push({ path: ['services', i, 'rollout', 'to'], at: 'value', severity: 'error', message: `the rollout goes to "${s.host}", which is already the service's host` });
       }
     }
+    for (const name of Object.keys(s.split ?? {})) {
+      if (!(rolloutToUnknown && name === s.rollout?.to)) check(name, ['services', i, 'split', name], 'key');
+    }
+    s.overrides?.forEach((o, j) => check(o.upstream, ['services', i, 'overrides', j, 'upstream']));
     // A plain host is allowed, but one a typo away from an upstream is probably a typo.
     const near = s.split || declared.has(s.host) ? undefined : [...declared].find((u) => distance(u, s.host) <= 2);
     if (near !== undefined) {

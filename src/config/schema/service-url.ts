@@ -2,7 +2,7 @@
  * Kong's `url` shorthand on a service: `url: http://host:port/path` stands for protocol,
  * host, port and path. It is expanded before validation, so nothing downstream sees it.
  */
-import { describeValue, isMapping, type JsonSchema, type Report } from './schema-dsl.js';
+import { describeValue, isMapping, type JsonSchema, type Report } from './dsl.js';
 
 // scheme://authority[/path], no query or fragment (a service path is a prefix, not a URL).
 const URL_SHAPE = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]+)(\/[^?#]*)?$/;
