@@ -1,14 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { SwitchyardError } from '../errors.js';
-import type { RouteRuntime, UpstreamRuntime } from '../core/snapshot.js';
+import type { RouteRuntime, ServiceRuntime, UpstreamRuntime } from '../core/snapshot.js';
 import type { Target } from '../core/targets.js';
 import { countFailure, type RequestStats } from '../core/request-stats.js';
 import { clientResponseHeaders, hasRequestBody } from './headers.js';
 import { sendError } from './respond.js';
 
 /** Errors raised before the request could have reached the upstream: always safe to retry. */
-const NOT_SENT = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+export const NOT_SENT = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 const TIMEOUT = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 /** Methods that may be sent twice (RFC 9110 section 9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -24,12 +24,26 @@ export interface Destination {
   setCookie: string | undefined;
 }
 
-/** Failover: the next target of the first of `upstreams`, other than `except`, that has one. */
-export function pickElsewhere(upstreams: readonly UpstreamRuntime[], except: UpstreamRuntime): { upstream: UpstreamRuntime; target: Target } | undefined {
-  for (let i = 0; i < upstreams.length; i++) {
-    if (upstreams[i] === except) continue;
-    const target = upstreams[i].pool.pick();
-    if (target !== undefined) return { upstream: upstreams[i], target };
+/** Where an attempt goes: an upstream and one of its targets. */
+export interface Choice {
+  readonly upstream: UpstreamRuntime;
+  readonly target: Target;
+}
+
+/**
+ * The failover rule, written once for the first attempt, retries and WebSocket upgrades:
+ * the next healthy target of `upstream` (other than `except`), else, when the service fails
+ * over, the next target of the first other upstream of its split that has one.
+ */
+export function chooseTarget(service: ServiceRuntime, upstream: UpstreamRuntime, except?: Target): Choice | undefined {
+  const target = except === undefined ? upstream.pool.pick() : upstream.pool.pickOther(except);
+  if (target !== undefined) return { upstream, target };
+  if (!service.config.failover) return undefined;
+  const others = service.failoverTo;
+  for (let i = 0; i < others.length; i++) {
+    if (others[i] === upstream) continue;
+    const t = others[i].pool.pick();
+    if (t !== undefined) return { upstream: others[i], target: t };
   }
   return undefined;
 }
@@ -174,16 +188,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
   /** Point the next attempt at another healthy target: of the same upstream, else (failover) another's. */
   private retarget(): boolean {
     const dest = this.dest;
-    const next = dest.upstream.pool.pickOther(dest.target);
-    if (next !== undefined) {
-      dest.target = next;
-      return true;
-    }
-    const service = dest.route.service;
-    const other = service.config.failover ? pickElsewhere(service.failoverTo, dest.upstream) : undefined;
-    if (other === undefined) return false;
-    dest.upstream = other.upstream;
-    dest.target = other.target;
+    const next = chooseTarget(dest.route.service, dest.upstream, dest.target);
+    if (next === undefined) return false;
+    dest.upstream = next.upstream;
+    dest.target = next.target;
     return true;
   }
 }

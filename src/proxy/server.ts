@@ -8,7 +8,7 @@ import type { RequestStatsStore } from '../core/request-stats.js';
 import { listen } from '../address.js';
 import type { RouteRuntime, UpstreamRuntime } from '../core/snapshot.js';
 import type { SnapshotSource } from '../core/state.js';
-import { Exchange, pickElsewhere, type Destination } from './forward.js';
+import { chooseTarget, Exchange, type Destination } from './forward.js';
 import { upstreamRequestHeaders, type ListenerInfo } from './headers.js';
 import { hostOf, type RouteMatch, type RouteRequest } from '../routing/router.js';
 import { sendError } from './respond.js';
@@ -72,13 +72,13 @@ export class ProxyServer {
     const service = match.target.service;
     const issued = service.stickyCookie === undefined ? undefined : service.split.bucketToIssue(req);
     const chosen = service.split.choose(req, issued);
-    const dest = chosen && pickTarget(chosen, service.failoverTo, service.config.failover, match);
-    if (dest === undefined) {
+    const choice = chosen && chooseTarget(service, chosen);
+    if (choice === undefined) {
       const name = chosen?.name ?? service.upstreams[0]?.name ?? service.name;
       return new Refusal(new SwitchyardError('NO_HEALTHY_TARGET', `no healthy targets in upstream ${name}`), service.name, name);
     }
-    if (issued !== undefined) dest.setCookie = `${service.stickyCookie}=${issued}; Path=/; HttpOnly; SameSite=Lax`;
-    return dest;
+    const setCookie = issued === undefined ? undefined : `${service.stickyCookie}=${issued}; Path=/; HttpOnly; SameSite=Lax`;
+    return { route: match.target, prefix: match.prefix, upstream: choice.upstream, target: choice.target, setCookie };
   }
 
   /** Answer a request that reaches no upstream, and count it (with an empty target label). */
@@ -96,7 +96,7 @@ export class ProxyServer {
     }
     const route = dest.route;
     req.url = upstreamPath(req.url ?? '/', route.stripPath ? dest.prefix : '', route.service.basePath);
-    this.ws.relay(req, socket as Socket, head, dest.target, route.preserveHost);
+    this.ws.relay(req, socket, head, dest);
   }
 
   /** Listen on "host:port" (port 0 = ephemeral); resolves with the bound "host:port". */
@@ -120,19 +120,6 @@ export class ProxyServer {
       this.ws.close();
     });
   }
-}
-
-/** The chosen upstream's next target, else (with failover) another upstream's of the service. */
-function pickTarget(
-  chosen: UpstreamRuntime,
-  all: readonly UpstreamRuntime[],
-  failover: boolean,
-  match: RouteMatch<RouteRuntime>,
-): Destination | undefined {
-  const target = chosen.pool.pick();
-  if (target !== undefined) return { route: match.target, prefix: match.prefix, upstream: chosen, target, setCookie: undefined };
-  const other = failover ? pickElsewhere(all, chosen) : undefined;
-  return other && { route: match.target, prefix: match.prefix, upstream: other.upstream, target: other.target, setCookie: undefined };
 }
 
 /** The path sent upstream: the service's path, then the request path less a stripped prefix. */

@@ -1,32 +1,58 @@
-import type { IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
-import type { Target } from '../core/targets.js';
+import type { Destination } from './forward.js';
+import { NOT_SENT } from './forward.js';
+import { countFailure } from '../core/request-stats.js';
+
+/** One upgrade in progress: where it went and when it began, until the upstream answers. */
+interface Handshake {
+  readonly dest: Destination;
+  readonly startedAt: number;
+  done: boolean;
+}
 
 /**
- * WebSocket (and any HTTP/1.1 Upgrade) pass-through to the chosen target. http-proxy-3
- * handles the handshake and pipes both sockets; this keeps track of open tunnels so
- * that shutdown can close them.
+ * WebSocket (HTTP/1.1 Upgrade) pass-through to the chosen target. http-proxy-3 handles the
+ * handshake and pipes both sockets. What users see is the same as for HTTP: the handshake
+ * is counted in the metrics and the rollout window of the upstream it went to, and a failed
+ * connect counts against the target's passive health. Open tunnels are tracked so that
+ * shutdown can close them.
  */
 export class WebSocketRelay {
   private readonly proxy = createProxyServer({ ws: true, xfwd: true });
-  private readonly open = new Set<Socket>();
+  private readonly open = new Set<Duplex>();
+  /** Upgrades whose upstream has not answered yet, by client request. */
+  private readonly pending = new WeakMap<IncomingMessage, Handshake>();
 
   constructor() {
-    // A failed tunnel only concerns its own client: answer 502 while the handshake is pending;
-    // once the 101 has gone out, the socket carries WebSocket frames and can only be closed.
-    this.proxy.on('error', (_err, _req, res) => {
-      const socket = res as Socket;
-      if (socket.writable && socket.bytesWritten === 0) socket.end('HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-      else socket.destroy();
+    this.proxy.on('proxyReqWs', (proxyReq: ClientRequest, req: IncomingMessage) => {
+      const handshake = this.pending.get(req);
+      if (handshake === undefined) return;
+      proxyReq.once('upgrade', (res: IncomingMessage) => finish(handshake, res.statusCode ?? 101));
+      // The upstream answered with plain HTTP (it is no WebSocket endpoint): relayed as it is.
+      proxyReq.once('response', (res: IncomingMessage) => finish(handshake, res.statusCode ?? 0));
     });
   }
 
-  /** Tunnel one upgrade request to a target (req.url already rewritten for the upstream). */
-  relay(req: IncomingMessage, socket: Socket, head: Buffer, target: Target, preserveHost: boolean): void {
+  /** Tunnel one upgrade request to its destination (req.url already rewritten for the upstream). */
+  relay(req: IncomingMessage, socket: Duplex, head: Buffer, dest: Destination): void {
+    const handshake: Handshake = { dest, startedAt: performance.now(), done: false };
+    this.pending.set(req, handshake);
     this.open.add(socket);
     socket.once('close', () => this.open.delete(socket));
-    this.proxy.ws(req, socket, head, { target: target.origin, changeOrigin: !preserveHost, secure: target.tlsVerify });
+    const target = dest.target;
+    this.proxy.ws(req, socket, head, { target: target.origin, changeOrigin: !dest.route.preserveHost, secure: target.tlsVerify }, (err: Error & { code?: string }) => {
+      // A failed tunnel only concerns its own client: answer 502 while the handshake is pending;
+      // once the 101 has gone out, the socket carries WebSocket frames and can only be closed.
+      if (!handshake.done) {
+        const code = err.code ?? '';
+        if (dest.upstream.passive !== undefined) dest.upstream.passive.failure(target.health, 'tcp_failure', code || err.message);
+        finish(handshake, 502, NOT_SENT.has(code) ? 'connect' : 'reset');
+      }
+      if (socket.writable && bytesWritten(socket) === 0) socket.end('HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      else socket.destroy();
+    });
   }
 
   /** Close every open tunnel. */
@@ -35,4 +61,22 @@ export class WebSocketRelay {
     this.open.clear();
     this.proxy.close();
   }
+}
+
+/** Count a handshake once: its status and time in the metrics, and in the upstream's rollout window. */
+function finish(h: Handshake, status: number, failure?: 'connect' | 'reset'): void {
+  if (h.done) return;
+  h.done = true;
+  const { upstream, target, route } = h.dest;
+  const ms = performance.now() - h.startedAt;
+  upstream.traffic.record(ms, status >= 500 || status === 0);
+  const stats = route.service.stats?.get(upstream)?.get(target);
+  if (stats === undefined) return;
+  if (failure !== undefined) countFailure(stats, failure);
+  stats.record(status, ms / 1000);
+}
+
+/** Bytes already written to the client socket (a net.Socket counts them; other duplexes are taken as untouched). */
+function bytesWritten(socket: Duplex): number {
+  return 'bytesWritten' in socket && typeof socket.bytesWritten === 'number' ? socket.bytesWritten : 0;
 }

@@ -2,6 +2,8 @@ import { chmod, mkdtemp, readFile, rename, rm, symlink, writeFile, mkdir, readdi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { request } from 'undici';
 import { App } from '../../src/app.js';
 import { closeDemoUpstreams, startDemoUpstream, type DemoUpstream } from '../../src/demo/upstreams.js';
@@ -298,5 +300,56 @@ describe('hot reload and durable state', () => {
     expect(ok.status).toBe(200);
     expect(await colour(app)).toBe('green');
     expect(await readFile(file, 'utf8')).toBe(text('green'));
+  });
+
+  it('rolls back after a restart: the host before the last switch is saved with the switch', async () => {
+    await writeFile(file, text());
+    const app = await start();
+    expect((await admin(app, 'PATCH', '/services/svc', JSON.stringify({ host: 'green' }))).status).toBe(200);
+    await stop(app);
+    const again = await start();
+    expect(await colour(again)).toBe('green');
+    const back = await admin(again, 'POST', '/services/svc/rollback');
+    expect(back.status).toBe(200);
+    expect(back.json!.history).toMatchObject({ event: 'rollback', via: 'admin', traffic: { blue: 100 } });
+    expect(await colour(again)).toBe('blue');
+  });
+
+  it('records every kind of change in the history with where it came from', async () => {
+    await writeFile(file, text());
+    const app = await start();
+    await admin(app, 'PATCH', '/services/svc', JSON.stringify({ host: 'green' }));
+    await admin(app, 'POST', '/upstreams/green/targets', 'target=127.0.0.1:9&weight=0', 'application/x-www-form-urlencoded');
+    await app.settled();
+    await writeFile(file, (await readFile(file, 'utf8')).replace('host: green', 'host: blue'));
+    await waitFor(async () => (await colour(app)) === 'blue', 5_000, 'the hand edit to apply');
+    const history = (await admin(app, 'GET', '/services/svc/history')).json!.data as Json[];
+    expect(history.map((h) => [h.event, h.via])).toEqual([['switch', 'admin'], ['targets', 'admin'], ['config', 'file']]);
+    expect(history[1].detail).toBe('added 127.0.0.1:9 (weight 0)');
+    expect(history[2].by).toBe(file);
+  });
+
+  it('keeps a change to a service written with Kong\'s url shorthand in the state file, leaving the file as written', async () => {
+    const second = '  - name: other\n    url: http://blue   # shorthand\n    routes: [{ paths: ["/other"] }]\n';
+    const written = text('blue', second);
+    await writeFile(file, written);
+    const app = await start();
+    expect((await admin(app, 'PATCH', '/services/other', JSON.stringify({ retries: 1 }))).status).toBe(200);
+    await app.settled();
+    expect(await readFile(file, 'utf8')).toBe(written);
+    expect(JSON.parse(await readFile(`${file}.state.json`, 'utf8')).overlay.services).toEqual({ other: { retries: 1 } });
+    await stop(app);
+    expect((await admin(await start(), 'GET', '/services/other')).json!.retries).toBe(1);
+  });
+
+  it('logs a corrupt state file and starts from the config file alone', async () => {
+    await writeFile(file, text());
+    await writeFile(`${file}.state.json`, '{ not json');
+    const lines: Json[] = [];
+    const log = pino({ level: 'info' }, new Writable({ write(chunk, _enc, done) { lines.push(JSON.parse(String(chunk))); done(); } }));
+    const app = await App.start({ configPath: file, log });
+    apps.push(app);
+    expect(await colour(app)).toBe('blue');
+    expect(lines.find((l) => l.level === 50)).toMatchObject({ msg: expect.stringMatching(/state file is corrupt/), state: `${file}.state.json` });
   });
 });
