@@ -16,7 +16,10 @@ export interface TimedCall {
 export class AdminClient {
   private readonly client: Client;
 
-  constructor(adminUrl: string, private readonly origin: number) {
+  constructor(
+    adminUrl: string,
+    private readonly origin: number,
+  ) {
     this.client = new Client(adminUrl, { headersTimeout: 10_000, bodyTimeout: 10_000 });
   }
 

@@ -4,10 +4,7 @@
  */
 
 /** A message a bench child sends to the parent. */
-export type ChildMessage =
-  | { type: 'ready'; addresses: string[] }
-  | { type: 'result'; result: unknown }
-  | { type: 'error'; message: string };
+export type ChildMessage = { type: 'ready'; addresses: string[] } | { type: 'result'; result: unknown } | { type: 'error'; message: string };
 
 /** Parse the task a child was given in argv[2]. */
 export function readTask<T>(): T {

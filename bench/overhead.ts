@@ -34,7 +34,12 @@ async function measure(forwarder: Forwarder, upstream: string, s: BenchSettings)
   try {
     await expectUpstream(running.url, 'blue');
     const task: LoadTask = {
-      url: running.url, connections: s.connections, pipelining: 1, seconds: s.seconds, warmupSeconds: s.warmupSeconds, cpuPid: running.pid,
+      url: running.url,
+      connections: s.connections,
+      pipelining: 1,
+      seconds: s.seconds,
+      warmupSeconds: s.warmupSeconds,
+      cpuPid: running.pid,
     };
     return await runTask<LoadResult>('load-process', task, CPU.load, (s.seconds + s.warmupSeconds) * 1000 + 30_000);
   } finally {
@@ -95,15 +100,42 @@ async function measureAll(upstream: string, s: BenchSettings): Promise<{ runs: M
 
 /** The results table, one row per forwarder. */
 function resultsTable(measured: Map<string, Measured>): string[] {
-  const rows = FORWARDERS.filter((f) => measured.has(f.id)).map((f) => {
-    const m = measured.get(f.id)!;
+  const rows = FORWARDERS.flatMap((f) => {
+    const m = measured.get(f.id);
+    if (m === undefined) return [];
     const sum = (k: 'errors' | 'timeouts' | 'non2xx'): string => num(m.runs.reduce((a, r) => a + r[k], 0));
     const rounds = m.runs.map((r) => num(r.reqPerSec)).join(' / ');
     const cpuRounds = m.cpuMicrosPerRequest === null ? '–' : m.runs.map((r) => micros(cpuPerRequest(r))).join(' / ');
     const busy = m.cpuBusy === null ? '–' : `${Math.round(m.cpuBusy * 100)}%`;
-    return [f.label, num(m.reqPerSec), ms(m.p50Ms), ms(m.p99Ms), micros(m.cpuMicrosPerRequest), busy, sum('errors'), sum('timeouts'), sum('non2xx'), rounds, cpuRounds];
+    return [
+      [
+        f.label,
+        num(m.reqPerSec),
+        ms(m.p50Ms),
+        ms(m.p99Ms),
+        micros(m.cpuMicrosPerRequest),
+        busy,
+        sum('errors'),
+        sum('timeouts'),
+        sum('non2xx'),
+        rounds,
+        cpuRounds,
+      ],
+    ];
   });
-  const headers = ['forwarder', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'CPU busy', 'errors', 'timeouts', 'non-2xx', 'req/s by round', 'CPU µs/req by round'];
+  const headers = [
+    'forwarder',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'CPU µs/req',
+    'CPU busy',
+    'errors',
+    'timeouts',
+    'non-2xx',
+    'req/s by round',
+    'CPU µs/req by round',
+  ];
   return table(headers, rows);
 }
 
@@ -115,13 +147,14 @@ function ratios(measured: Map<string, Measured>): { lines: string[]; goals: Goal
     return { lines: [], goals: [GOAL_RPS, GOAL_P99, GOAL_METRICS].map((text) => ({ text, actual: 'not run', met: false })), data: {} };
   }
   const data: Record<string, unknown> = {};
-  const rows = FORWARDERS.filter((f) => f !== switchyard && measured.has(f.id)).map((f) => {
-    const other = measured.get(f.id)!;
+  const rows = FORWARDERS.flatMap((f) => {
+    const other = f === switchyard ? undefined : measured.get(f.id);
+    if (other === undefined) return [];
     const cpu = sy.cpuMicrosPerRequest !== null && other.cpuMicrosPerRequest !== null ? sy.cpuMicrosPerRequest / other.cpuMicrosPerRequest : null;
     const r = { reqPerSec: sy.reqPerSec / other.reqPerSec, p99: sy.p99Ms / other.p99Ms, cpuMicrosPerRequest: cpu };
     data[f.id] = r;
     const goal = f === bareUndici ? 'req/s ≥ 0.85×, p99 ≤ 1.3×' : f === switchyardNoMetrics ? 'CPU µs/req ≤ 1.05×' : '';
-    return [f.label, ratio(r.reqPerSec), ratio(r.p99), cpu === null ? '–' : ratio(cpu), goal];
+    return [[f.label, ratio(r.reqPerSec), ratio(r.p99), cpu === null ? '–' : ratio(cpu), goal]];
   });
   const rps = ref ? sy.reqPerSec / ref.reqPerSec : NaN;
   const p99 = ref ? sy.p99Ms / ref.p99Ms : NaN;
@@ -139,12 +172,12 @@ function ratios(measured: Map<string, Measured>): { lines: string[]; goals: Goal
 function notes(measured: Map<string, Measured>): string[] {
   const cpuMeasured = [...measured.values()].some((m) => m.cpuMicrosPerRequest !== null);
   return [
-    'Figures are medians over rounds. Latency percentiles at µs resolution (per-response histogram); req/s is autocannon\'s per-second average.',
+    "Figures are medians over rounds. Latency percentiles at µs resolution (per-response histogram); req/s is autocannon's per-second average.",
     cpuMeasured
-      ? 'CPU µs/req: the forwarder process\'s user + system CPU time (/proc/PID/stat, all threads) over the measured window, divided by the responses in that same window; lower is better. ' +
+      ? "CPU µs/req: the forwarder process's user + system CPU time (/proc/PID/stat, all threads) over the measured window, divided by the responses in that same window; lower is better. " +
         'It depends far less than req/s on how fast the load generator and upstream (sharing the other CPU) keep up, so its ratio is the steadier efficiency figure; ' +
         'not entirely, though: a forwarder that is not saturated handles fewer requests per wake-up and pays more per request, so compare rows with a similar CPU busy. ' +
-        'CPU busy: that CPU time over the window\'s wall time (100% = one core saturated).'
+        "CPU busy: that CPU time over the window's wall time (100% = one core saturated)."
       : 'CPU µs/req not measured: /proc/PID/stat cannot be read on this machine.',
   ];
 }

@@ -64,8 +64,7 @@ export function waitForMessage(child: ChildProcess, what: string, timeoutMs: num
       child.off('message', onMessage).off('exit', onExit).off('error', onError);
       fn();
     };
-    const onMessage = (m: ChildMessage): void =>
-      done(() => (m.type === 'error' ? reject(new Error(`${what}: ${m.message}`)) : resolve(m)));
+    const onMessage = (m: ChildMessage): void => done(() => (m.type === 'error' ? reject(new Error(`${what}: ${m.message}`)) : resolve(m)));
     const onExit = (code: number | null, signal: string | null): void =>
       done(() => reject(new Error(`${what}: exited (code ${code}, signal ${signal}) before answering`)));
     const onError = (err: Error): void => done(() => reject(new Error(`${what}: ${err.message}`)));

@@ -30,8 +30,16 @@ async function runReloads(s: BenchSettings): Promise<ReloadRun> {
     try {
       await expectUpstream(sy.proxyUrl, 'blue');
       const task: ReloadTask = {
-        adminUrl: sy.adminUrl, proxyUrl: sy.proxyUrl, configFile: sy.configFile, texts: { blue: sy.yamlFor('blue'), green: sy.yamlFor('green') },
-        initialHost: 'blue', iterations: s.reloadIterations, pollMs: POLL_MS, timeoutMs: TIMEOUT_MS, gapMs: 100, maxMisses: 2,
+        adminUrl: sy.adminUrl,
+        proxyUrl: sy.proxyUrl,
+        configFile: sy.configFile,
+        texts: { blue: sy.yamlFor('blue'), green: sy.yamlFor('green') },
+        initialHost: 'blue',
+        iterations: s.reloadIterations,
+        pollMs: POLL_MS,
+        timeoutMs: TIMEOUT_MS,
+        gapMs: 100,
+        maxMisses: 2,
       };
       return await runTask<ReloadRun>('reload-process', task, CPU.load, s.reloadIterations * (TIMEOUT_MS + 500) + 20_000);
     } finally {
@@ -52,8 +60,15 @@ function latencyRow(label: string, list: ChangeResult[]): string[] {
   const stat = (v: number): string => (times.length > 0 ? ms(v) : '–');
   const extra = list.filter((c) => c.appliedMs !== null && c.generationDelta !== 1).length;
   return [
-    label, num(list.length), `${num(times.length)}${times.length < list.length ? ` (${list.length - times.length} not within ${TIMEOUT_MS / 1000} s)` : ''}`,
-    stat(median(times)), stat(percentile(times, 0.9)), stat(Math.max(...times)), num(list.filter(late).length), `${num(confirmed)} of ${num(times.length)}`, num(extra),
+    label,
+    num(list.length),
+    `${num(times.length)}${times.length < list.length ? ` (${list.length - times.length} not within ${TIMEOUT_MS / 1000} s)` : ''}`,
+    stat(median(times)),
+    stat(percentile(times, 0.9)),
+    stat(Math.max(...times)),
+    num(list.filter(late).length),
+    `${num(confirmed)} of ${num(times.length)}`,
+    num(extra),
   ];
 }
 
@@ -69,9 +84,13 @@ function burstText(b: BurstResult | null): string {
 /** The broken file's outcome in words. */
 function brokenText(b: BrokenResult | null): string[] {
   if (b === null) return ['not run: no single change was applied', 'not run'];
-  const warn = b.warnMs !== null ? `status "warn" after ${ms(b.warnMs)} ms` : `status never "warn" within ${TIMEOUT_MS / 1000} s (last: "${b.statusWhileBroken ?? '–'}")`;
+  const warn =
+    b.warnMs !== null ? `status "warn" after ${ms(b.warnMs)} ms` : `status never "warn" within ${TIMEOUT_MS / 1000} s (last: "${b.statusWhileBroken ?? '–'}")`;
   const v = b.valid;
-  const valid = v.appliedMs === null ? `not applied within ${TIMEOUT_MS / 1000} s` : `applied ${ms(v.appliedMs)} ms after the write (generation +${v.generationDelta}), status then "${v.statusWord ?? '–'}", answered by ${v.confirmColour ?? '–'} (expected ${v.to})`;
+  const valid =
+    v.appliedMs === null
+      ? `not applied within ${TIMEOUT_MS / 1000} s`
+      : `applied ${ms(v.appliedMs)} ms after the write (generation +${v.generationDelta}), status then "${v.statusWord ?? '–'}", answered by ${v.confirmColour ?? '–'} (expected ${v.to})`;
   return [`${warn}; generation +${b.generationDelta} while it was on disk (${TIMEOUT_MS / 1000} s bound + 300 ms)`, valid];
 }
 
@@ -84,11 +103,19 @@ function lines(run: ReloadRun): string[] {
     ...table(headers, rows),
     '',
     `Each change toggles the service's host (blue ↔ green) in the config file, alternately written to a temp file and renamed over it, or rewritten in place; ${run.changes.length} done` +
-      (run.skipped > 0 ? `, ${run.skipped} skipped after ${run.changes.length} in a row were not applied` : '') + '. ' +
+      (run.skipped > 0 ? `, ${run.skipped} skipped after ${run.changes.length} in a row were not applied` : '') +
+      '. ' +
       `Time from the write finishing (rename or close returned) to the first GET /status answer (polled every ${POLL_MS} ms on a kept-alive connection) showing a higher generation; ` +
       'then one proxied request on a fresh connection checks the colour. No load runs meanwhile.',
     '',
-    ...table(['check', 'result'], [['burst: 5 writes 10 ms apart', burstText(run.burst)], ['broken file (YAML syntax error)', brokenLine ?? ''], ['valid file after it', validLine ?? '']]),
+    ...table(
+      ['check', 'result'],
+      [
+        ['burst: 5 writes 10 ms apart', burstText(run.burst)],
+        ['broken file (YAML syntax error)', brokenLine ?? ''],
+        ['valid file after it', validLine ?? ''],
+      ],
+    ),
   ];
 }
 
@@ -97,16 +124,26 @@ function goals(run: ReloadRun): Goal[] {
   const all = run.changes.length > 0 && times.length === run.changes.length;
   const latency: Goal = {
     text: GOAL_LATENCY,
-    actual: times.length === 0 ? `none applied within ${TIMEOUT_MS / 1000} s` : `max ${ms(Math.max(...times))} ms; ${times.length} of ${run.changes.length + run.skipped} applied`,
+    actual:
+      times.length === 0
+        ? `none applied within ${TIMEOUT_MS / 1000} s`
+        : `max ${ms(Math.max(...times))} ms; ${times.length} of ${run.changes.length + run.skipped} applied`,
     met: all && run.skipped === 0 && !run.changes.some(late),
   };
   const b = run.burst;
-  const burst: Goal = { text: GOAL_BURST, actual: b === null ? 'not run' : b.appliedMs === null ? 'not applied' : `+${b.generationDelta}`, met: b !== null && b.appliedMs !== null && b.generationDelta === 1 };
+  const burst: Goal = {
+    text: GOAL_BURST,
+    actual: b === null ? 'not run' : b.appliedMs === null ? 'not applied' : `+${b.generationDelta}`,
+    met: b !== null && b.appliedMs !== null && b.generationDelta === 1,
+  };
   const k = run.broken;
   const refused = k !== null && k.warnMs !== null && k.generationDelta === 0;
   const brokenGoal: Goal = {
     text: GOAL_BROKEN,
-    actual: k === null ? 'not run' : `${k.warnMs !== null ? 'warn' : `status ${k.statusWhileBroken ?? '–'}`}, generation +${k.generationDelta}; valid one ${k.valid.appliedMs !== null ? 'applied' : 'not applied'}`,
+    actual:
+      k === null
+        ? 'not run'
+        : `${k.warnMs !== null ? 'warn' : `status ${k.statusWhileBroken ?? '–'}`}, generation +${k.generationDelta}; valid one ${k.valid.appliedMs !== null ? 'applied' : 'not applied'}`,
     met: refused && k.valid.appliedMs !== null && k.valid.confirmColour === k.valid.to,
   };
   return [latency, burst, brokenGoal];

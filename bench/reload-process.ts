@@ -103,7 +103,10 @@ async function writeConfig(file: string, text: string, mode: WriteMode): Promise
 
 /** Polls GET /status on one kept-alive connection. */
 class StatusPoller {
-  constructor(private readonly admin: AdminClient, private readonly task: ReloadTask) {}
+  constructor(
+    private readonly admin: AdminClient,
+    private readonly task: ReloadTask,
+  ) {}
 
   async read(): Promise<Status & { startMs: number; endMs: number }> {
     const call = await this.admin.status();
@@ -116,7 +119,11 @@ class StatusPoller {
   }
 
   /** Poll until `done` holds or `untilMs`; returns the matching answer and the one before it. */
-  async until(done: (s: Status) => boolean, untilMs: number, now: () => number): Promise<{ hit?: Status & { startMs: number; endMs: number }; before?: { startMs: number }; last: Status }> {
+  async until(
+    done: (s: Status) => boolean,
+    untilMs: number,
+    now: () => number,
+  ): Promise<{ hit?: Status & { startMs: number; endMs: number }; before?: { startMs: number }; last: Status }> {
     let before: { startMs: number } | undefined;
     let last: Status = { status: null, generation: null };
     while (now() < untilMs) {
@@ -136,14 +143,28 @@ async function colourNow(proxyUrl: string): Promise<string | null> {
 }
 
 /** Write one change and time it until the generation moves past `generation`. */
-async function timedChange(task: ReloadTask, poller: StatusPoller, now: () => number, text: string, to: string, mode: WriteMode, generation: number): Promise<ChangeResult> {
+async function timedChange(
+  task: ReloadTask,
+  poller: StatusPoller,
+  now: () => number,
+  text: string,
+  to: string,
+  mode: WriteMode,
+  generation: number,
+): Promise<ChangeResult> {
   const start = now();
   await writeConfig(task.configFile, text, mode);
   const written = now();
   const r = await poller.until((s) => s.generation !== null && s.generation > generation, written + task.timeoutMs, now);
   const result: ChangeResult = {
-    mode, to, writeMs: written - start, appliedMs: r.hit ? r.hit.endMs - written : null, notYetMs: r.hit && r.before ? r.before.startMs - written : null,
-    generationDelta: (r.last.generation ?? generation) - generation, statusWord: r.last.status, confirmColour: null,
+    mode,
+    to,
+    writeMs: written - start,
+    appliedMs: r.hit ? r.hit.endMs - written : null,
+    notYetMs: r.hit && r.before ? r.before.startMs - written : null,
+    generationDelta: (r.last.generation ?? generation) - generation,
+    statusWord: r.last.status,
+    confirmColour: null,
   };
   if (r.hit) result.confirmColour = await colourNow(task.proxyUrl);
   return result;
@@ -177,7 +198,16 @@ async function burst(task: ReloadTask, poller: StatusPoller, now: () => number, 
     if (appliedMs !== null && now() > lastWrite + appliedMs + 500) break;
     await sleep(task.pollMs);
   }
-  return { writes, spacingMs, to: host, writesAtMs, appliedMs, generationDelta: latest - generation, seen, confirmColour: appliedMs !== null ? await colourNow(task.proxyUrl) : null };
+  return {
+    writes,
+    spacingMs,
+    to: host,
+    writesAtMs,
+    appliedMs,
+    generationDelta: latest - generation,
+    seen,
+    confirmColour: appliedMs !== null ? await colourNow(task.proxyUrl) : null,
+  };
 }
 
 /** A file with a YAML syntax error must be refused (status warn, same generation); a valid one after it applies. */
@@ -229,5 +259,14 @@ runChild(async () => {
   }
   const brokenResult = anyApplied ? await broken(task, poller, now, fileHost, generation) : null;
   await admin.close();
-  send({ type: 'result', result: { initialGeneration: initial.generation, changes, skipped: task.iterations - changes.length, burst: burstResult, broken: brokenResult } satisfies ReloadRun });
+  send({
+    type: 'result',
+    result: {
+      initialGeneration: initial.generation,
+      changes,
+      skipped: task.iterations - changes.length,
+      burst: burstResult,
+      broken: brokenResult,
+    } satisfies ReloadRun,
+  });
 });

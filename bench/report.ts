@@ -52,14 +52,26 @@ export function ratio(value: number): string {
 
 /** The whole report as markdown: settings, each scenario's section, then every goal. */
 export function renderReport(meta: RunMeta, reports: ScenarioReport[]): string {
-  const out = ['# switchyard benchmarks', '', table(['setting', 'value'], Object.entries(meta).map(([k, v]) => [k, String(v)])).join('\n')];
+  const out = [
+    '# switchyard benchmarks',
+    '',
+    table(
+      ['setting', 'value'],
+      Object.entries(meta).map(([k, v]) => [k, String(v)]),
+    ).join('\n'),
+  ];
   for (const r of reports) {
     out.push('', `## ${r.title}`, '', ...r.lines);
     if (r.error !== undefined) out.push('', '**Failed to run:**', '', '```', r.error, '```');
   }
   const goals = reports.flatMap((r) => r.goals);
   out.push('', '## Goals', '');
-  out.push(...table(['goal', 'measured', 'met'], goals.map((g) => [g.text, g.actual, g.met ? 'yes' : 'NO'])));
+  out.push(
+    ...table(
+      ['goal', 'measured', 'met'],
+      goals.map((g) => [g.text, g.actual, g.met ? 'yes' : 'NO']),
+    ),
+  );
   return out.join('\n') + '\n';
 }
 

@@ -17,7 +17,7 @@ const GOAL_SHARE = `rollout: every step's observed green share within ±${SHARE_
 const GOAL_WINDOW = `rollout: every ${WINDOW} consecutive requests within ±${WINDOW_TOLERANCE} of the configured green count`;
 const GOAL_CLEAN = 'rollout run: no errors, no non-2xx';
 const GOAL_ROLLBACK = 'rollback: no green answer to a request sent after the rollback was seen';
-const GOAL_JUDGED = "rollout judgements: each judged green request count within 5% (or 20) of the green answers the client got in that window";
+const GOAL_JUDGED = 'rollout judgements: each judged green request count within 5% (or 20) of the green answers the client got in that window';
 
 const secs = (value: number | null, zero = 0): string => (value === null || !Number.isFinite(value) ? '–' : ((value - zero) / 1000).toFixed(3));
 const pct = (value: number): string => (Number.isFinite(value) ? value.toFixed(2) : '–');
@@ -26,15 +26,43 @@ const pct = (value: number): string => (Number.isFinite(value) ? value.toFixed(2
 function accuracyLines(sum: AccuracySummary, s: BenchSettings): string[] {
   const z = sum.zeroMs;
   const rows = sum.phases.map((p) => [
-    p.label, String(p.configuredPct), secs(p.startMs, z), secs(p.endMs, z), num(p.requests), num(p.toAnswers), pct(p.observedPct),
-    Number.isFinite(p.observedPct) ? (p.observedPct - p.configuredPct).toFixed(2) : '–', p.windows > 0 ? `±${num(p.worstWindowDeviation, 1)}` : '–', num(p.windows),
+    p.label,
+    String(p.configuredPct),
+    secs(p.startMs, z),
+    secs(p.endMs, z),
+    num(p.requests),
+    num(p.toAnswers),
+    pct(p.observedPct),
+    Number.isFinite(p.observedPct) ? (p.observedPct - p.configuredPct).toFixed(2) : '–',
+    p.windows > 0 ? `±${num(p.worstWindowDeviation, 1)}` : '–',
+    num(p.windows),
   ]);
-  const headers = ['phase', 'configured green %', 'from s', 'to s', 'requests', 'green answers', 'observed green %', 'deviation pts', `worst ${WINDOW}-request window`, 'windows'];
+  const headers = [
+    'phase',
+    'configured green %',
+    'from s',
+    'to s',
+    'requests',
+    'green answers',
+    'observed green %',
+    'deviation pts',
+    `worst ${WINDOW}-request window`,
+    'windows',
+  ];
   const judged = sum.judgements.map((j) => [
-    String(j.step), String(j.weight), j.verdict, num(j.requests), j.clientAnswers === null ? '–' : num(j.clientAnswers), num(j.errors), j.p99_ms === null ? '–' : String(j.p99_ms), j.reason,
+    String(j.step),
+    String(j.weight),
+    j.verdict,
+    num(j.requests),
+    j.clientAnswers === null ? '–' : num(j.clientAnswers),
+    num(j.errors),
+    j.p99_ms === null ? '–' : String(j.p99_ms),
+    j.reason,
   ]);
   const o = sum.outcomes;
-  const colours = Object.entries(o.byColour).map(([c, n]) => `${c} ${num(n)}`).join(', ');
+  const colours = Object.entries(o.byColour)
+    .map(([c, n]) => `${c} ${num(n)}`)
+    .join(', ');
   const checked = sum.boundaries.filter((b) => b.pollFromMs !== null).length;
   return [
     ...table(headers, rows),
@@ -55,11 +83,34 @@ function accuracyLines(sum: AccuracySummary, s: BenchSettings): string[] {
 
 /** The rollback row and what it means. */
 function rollbackLines(sum: RollbackSummary | { error: string }): string[] {
-  const intro = ['', `**Rollback.** The same, but green's two targets answer 500 and the plan is \`${JSON.stringify(ROLLBACK_PLAN)}\`; GET rollout polled every ${POLL_MS.rollback} ms.`, ''];
+  const intro = [
+    '',
+    `**Rollback.** The same, but green's two targets answer 500 and the plan is \`${JSON.stringify(ROLLBACK_PLAN)}\`; GET rollout polled every ${POLL_MS.rollback} ms.`,
+    '',
+  ];
   if ('error' in sum) return [...intro, `Failed to run: ${sum.error}`];
-  const headers = ['final state', 'rollout start → rolled_back, server ms', '→ seen by a poll ms', 'green answers sent after seen', 'blue answers sent after seen', 'green sent > 2 ms after server rollback', 'last green answer after rollback ms'];
-  const row = [sum.state ?? '–', ms(sum.serverMs), ms(sum.seenMs), num(sum.greenAfterSeen), num(sum.blueAfterSeen), sum.greenAfterServer === null ? '–' : num(sum.greenAfterServer), ms(sum.lastGreenAfterRollbackMs)];
-  const judged = sum.judgements.map((j) => `step ${j.step} (${j.weight}%) ${j.verdict} on ${num(j.requests)} green requests (the client got ${j.clientAnswers === null ? '–' : num(j.clientAnswers)} green answers in that window), ${num(j.errors)} errors: ${j.reason}`);
+  const headers = [
+    'final state',
+    'rollout start → rolled_back, server ms',
+    '→ seen by a poll ms',
+    'green answers sent after seen',
+    'blue answers sent after seen',
+    'green sent > 2 ms after server rollback',
+    'last green answer after rollback ms',
+  ];
+  const row = [
+    sum.state ?? '–',
+    ms(sum.serverMs),
+    ms(sum.seenMs),
+    num(sum.greenAfterSeen),
+    num(sum.blueAfterSeen),
+    sum.greenAfterServer === null ? '–' : num(sum.greenAfterServer),
+    ms(sum.lastGreenAfterRollbackMs),
+  ];
+  const judged = sum.judgements.map(
+    (j) =>
+      `step ${j.step} (${j.weight}%) ${j.verdict} on ${num(j.requests)} green requests (the client got ${j.clientAnswers === null ? '–' : num(j.clientAnswers)} green answers in that window), ${num(j.errors)} errors: ${j.reason}`,
+  );
   const o = sum.outcomes;
   return [
     ...intro,
@@ -89,12 +140,20 @@ function goals(acc: AccuracySummary, rb: RollbackSummary | { error: string }): G
   const off = all.filter((j) => !countAgrees(j));
   out.push({
     text: GOAL_JUDGED,
-    actual: off.length === 0 ? `${all.length} of ${all.length} agree` : off.map((j) => `${num(j.requests)} judged vs ${j.clientAnswers === null ? '–' : num(j.clientAnswers)} seen`).join('; '),
+    actual:
+      off.length === 0
+        ? `${all.length} of ${all.length} agree`
+        : off.map((j) => `${num(j.requests)} judged vs ${j.clientAnswers === null ? '–' : num(j.clientAnswers)} seen`).join('; '),
     met: all.length > 0 && off.length === 0,
   });
   if ('error' in rb) return [...out, { text: GOAL_ROLLBACK, actual: 'not run', met: false }];
   const ok = rb.state === 'rolled_back' && rb.blueAfterSeen > 0;
-  const actual = rb.state !== 'rolled_back' ? `${num(rb.greenAfterSeen)}, but the state is ${rb.state ?? 'unknown'}` : rb.blueAfterSeen === 0 ? `${num(rb.greenAfterSeen)}, but no blue answers` : num(rb.greenAfterSeen);
+  const actual =
+    rb.state !== 'rolled_back'
+      ? `${num(rb.greenAfterSeen)}, but the state is ${rb.state ?? 'unknown'}`
+      : rb.blueAfterSeen === 0
+        ? `${num(rb.greenAfterSeen)}, but no blue answers`
+        : num(rb.greenAfterSeen);
   return [...out, { text: GOAL_ROLLBACK, actual, met: ok && rb.greenAfterSeen === 0 }];
 }
 

@@ -87,7 +87,16 @@ export function boundaries(run: RolloutRun, to: string): { list: Boundary[]; sou
 }
 
 /** Figures for requests sent in [startMs + guard, endMs − guard). */
-export function stepFigures(log: ColourLog, toColour: number, label: string, pct: number, startMs: number, endMs: number, guardMs: number, windowSize: number): StepFigures {
+export function stepFigures(
+  log: ColourLog,
+  toColour: number,
+  label: string,
+  pct: number,
+  startMs: number,
+  endMs: number,
+  guardMs: number,
+  windowSize: number,
+): StepFigures {
   const seq: number[] = [];
   let requests = 0;
   for (let i = 0; i < log.count; i++) {
@@ -110,8 +119,16 @@ export function stepFigures(log: ColourLog, toColour: number, label: string, pct
     worst = Math.max(worst, Math.abs(inWindow - expected));
   }
   return {
-    label, configuredPct: pct, startMs, endMs, requests, answered: seq.length, toAnswers,
-    observedPct: seq.length > 0 ? (100 * toAnswers) / seq.length : NaN, windows, worstWindowDeviation: worst,
+    label,
+    configuredPct: pct,
+    startMs,
+    endMs,
+    requests,
+    answered: seq.length,
+    toAnswers,
+    observedPct: seq.length > 0 ? (100 * toAnswers) / seq.length : NaN,
+    windows,
+    worstWindowDeviation: worst,
   };
 }
 

@@ -22,7 +22,11 @@ async function chartData(s: BenchSettings): Promise<ChartData> {
   const sum = summariseAccuracy(run);
   const zero = sum.zeroMs;
   const changes = sum.boundaries;
-  const all = buckets(run.log, BUCKET_MS, changes.map((b) => b.atMs));
+  const all = buckets(
+    run.log,
+    BUCKET_MS,
+    changes.map((b) => b.atMs),
+  );
   const sec = (msOnClock: number): number => Math.round(msOnClock - zero) / 1000;
   return {
     title: 'Gradual rollout blue → green under load',

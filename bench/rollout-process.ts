@@ -40,7 +40,17 @@ export interface RolloutView {
   reason: string | null;
   started_at: string | null;
   ended_at: string | null;
-  judgements: { at: string; step: number; weight: number; verdict: string; requests: number; errors: number; error_rate: number; p99_ms: number | null; reason: string }[];
+  judgements: {
+    at: string;
+    step: number;
+    weight: number;
+    verdict: string;
+    requests: number;
+    errors: number;
+    error_rate: number;
+    p99_ms: number | null;
+    reason: string;
+  }[];
 }
 
 /** One poll of the rollout: when it ran (ms on the run's clock) and what it showed. */
@@ -88,7 +98,12 @@ function parse<T>(call: TimedCall): T | null {
 }
 
 /** Poll every `pollMs` until the rollout is no longer running, or `untilMs`. */
-async function pollUntilEnded(task: RolloutTask, admin: AdminClient, origin: number, untilMs: number): Promise<{ polls: RolloutPoll[]; final: RolloutView | null }> {
+async function pollUntilEnded(
+  task: RolloutTask,
+  admin: AdminClient,
+  origin: number,
+  untilMs: number,
+): Promise<{ polls: RolloutPoll[]; final: RolloutView | null }> {
   const polls: RolloutPoll[] = [];
   let final: RolloutView | null = null;
   const to = String(task.plan.to);
@@ -97,7 +112,14 @@ async function pollUntilEnded(task: RolloutTask, admin: AdminClient, origin: num
     const call = await admin.rollout(task.service);
     const view = parse<RolloutView>(call);
     if (view !== null) final = view;
-    polls.push({ startMs: call.startMs, endMs: call.endMs, status: call.status, state: view?.state ?? null, step: view?.step ?? null, toWeight: view?.split?.[to] ?? null });
+    polls.push({
+      startMs: call.startMs,
+      endMs: call.endMs,
+      status: call.status,
+      state: view?.state ?? null,
+      step: view?.step ?? null,
+      toWeight: view?.split?.[to] ?? null,
+    });
     if (view !== null && ENDED.has(view.state)) break;
   }
   return { polls, final };

@@ -40,8 +40,17 @@ async function runRollout(plan: Record<string, unknown>, greenStatus: number, po
     try {
       await expectUpstream(sy.proxyUrl, 'blue');
       const task: RolloutTask = {
-        proxyUrl: sy.proxyUrl, adminUrl: sy.adminUrl, service: SERVICE, loops: LOOPS, maxRequests: MAX_REQUESTS,
-        warmupMs: WARMUP_MS, beforeMs: BEFORE_MS, afterMs: AFTER_MS, maxRolloutMs, pollMs, plan,
+        proxyUrl: sy.proxyUrl,
+        adminUrl: sy.adminUrl,
+        service: SERVICE,
+        loops: LOOPS,
+        maxRequests: MAX_REQUESTS,
+        warmupMs: WARMUP_MS,
+        beforeMs: BEFORE_MS,
+        afterMs: AFTER_MS,
+        maxRolloutMs,
+        pollMs,
+        plan,
       };
       const run = await runTask<RolloutRun>('rollout-process', task, CPU.load, WARMUP_MS + BEFORE_MS + maxRolloutMs + AFTER_MS + 60_000);
       if (run.post.status !== 201) throw new Error(`POST /services/${SERVICE}/rollout answered ${run.post.status}: ${run.post.body.slice(0, 300)}`);

@@ -3,7 +3,18 @@
  * per phase, the configured and observed share of the new colour; and for the rollback run,
  * how fast it rolled back and whether the new colour answered anything after.
  */
-import { answersPerJudgement, answersSentAfter, boundaries, clientMs, endPoll, outcomes, stepFigures, type Boundary, type Outcomes, type StepFigures } from './rollout-analysis.js';
+import {
+  answersPerJudgement,
+  answersSentAfter,
+  boundaries,
+  clientMs,
+  endPoll,
+  outcomes,
+  stepFigures,
+  type Boundary,
+  type Outcomes,
+  type StepFigures,
+} from './rollout-analysis.js';
 import type { RolloutRun } from './rollout-process.js';
 import { COLOUR } from './switch-client.js';
 

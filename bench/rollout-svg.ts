@@ -88,7 +88,9 @@ function axes(data: ChartData, s: ReturnType<typeof scales>): string[] {
     out.push(`<text x="${f(s.x(t))}" y="${PLOT.bottom + 19}" text-anchor="middle">${t}</text>`);
   }
   out.push(`<line x1="${PLOT.left}" x2="${PLOT.right}" y1="${PLOT.bottom}" y2="${PLOT.bottom}" stroke="${MUTED}"/>`);
-  out.push(`<text x="${(PLOT.left + PLOT.right) / 2}" y="${PLOT.bottom + 40}" text-anchor="middle" fill="${INK}">time since the rollout started (s); requests by send time in ${data.bucketSeconds * 1000} ms buckets, restarted at each step</text>`);
+  out.push(
+    `<text x="${(PLOT.left + PLOT.right) / 2}" y="${PLOT.bottom + 40}" text-anchor="middle" fill="${INK}">time since the rollout started (s); requests by send time in ${data.bucketSeconds * 1000} ms buckets, restarted at each step</text>`,
+  );
   const yMid = (PLOT.top + PLOT.bottom) / 2;
   out.push(`<text x="16" y="${yMid}" text-anchor="middle" fill="${INK}" transform="rotate(-90 16 ${yMid})">share of requests (%)</text>`);
   return out;
@@ -100,7 +102,11 @@ function legend(): string[] {
   return [
     item(PLOT.left, `<rect x="${PLOT.left}" y="${y - 6}" width="16" height="11" fill="${GREEN}"/>`, 'green (observed)'),
     item(PLOT.left + 140, `<rect x="${PLOT.left + 140}" y="${y - 6}" width="16" height="11" fill="${BLUE}"/>`, 'blue (observed)'),
-    item(PLOT.left + 270, `<line x1="${PLOT.left + 270}" x2="${PLOT.left + 286}" y1="${y}" y2="${y}" stroke="${INK}" stroke-width="2" stroke-dasharray="4 3"/>`, 'green configured'),
+    item(
+      PLOT.left + 270,
+      `<line x1="${PLOT.left + 270}" x2="${PLOT.left + 286}" y1="${y}" y2="${y}" stroke="${INK}" stroke-width="2" stroke-dasharray="4 3"/>`,
+      'green configured',
+    ),
   ];
 }
 
@@ -118,9 +124,12 @@ function judgementLegend(): string[] {
   const x = PLOT.left + 420;
   return [
     `<text x="${x}" y="${y + 4}">judged:</text>`,
-    badge(x + 58, y, 'pass'), `<text x="${x + 70}" y="${y + 4}">pass</text>`,
-    badge(x + 114, y, 'inconclusive'), `<text x="${x + 126}" y="${y + 4}">too few requests</text>`,
-    badge(x + 240, y, 'fail'), `<text x="${x + 252}" y="${y + 4}">fail</text>`,
+    badge(x + 58, y, 'pass'),
+    `<text x="${x + 70}" y="${y + 4}">pass</text>`,
+    badge(x + 114, y, 'inconclusive'),
+    `<text x="${x + 126}" y="${y + 4}">too few requests</text>`,
+    badge(x + 240, y, 'fail'),
+    `<text x="${x + 252}" y="${y + 4}">fail</text>`,
   ];
 }
 
@@ -156,5 +165,7 @@ export function renderRolloutSvg(data: ChartData): string {
     ...data.judgements.map((j) => badge(s.x(j.t), BADGE_Y, j.verdict)),
     '</svg>',
     '',
-  ].filter((l) => l !== '').join('\n');
+  ]
+    .filter((l) => l !== '')
+    .join('\n');
 }

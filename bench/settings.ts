@@ -56,7 +56,10 @@ export function describeRun(s: BenchSettings): RunMeta {
     switchyard: path.relative(process.cwd(), cliPath()),
     cpus: `${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown'}`,
     // Other work on the machine skews every figure; a high value here explains odd numbers.
-    'load average at start': os.loadavg().map((l) => l.toFixed(2)).join(' '),
+    'load average at start': os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' '),
     pinning: canPin() ? 'taskset: forwarder on CPU 0, load + upstreams on CPU 1' : 'none (taskset unavailable)',
     'overhead run': `${s.connections} connections, pipelining 1, ${s.warmupSeconds} s warm-up + ${s.seconds} s, ${s.rounds} round(s)`,
     'switch run': `32 request loops, 1 s warm-up, switch after ${s.switchPhaseSeconds} s, back after ${s.switchPhaseSeconds} s more`,

@@ -45,7 +45,12 @@ export function createLog(capacity: number): ColourLog {
 export function trimLog(log: ColourLog): ColourLog {
   const n = log.count;
   return {
-    ...log, sentMs: log.sentMs.slice(0, n), doneMs: log.doneMs.slice(0, n), status: log.status.slice(0, n), colour: log.colour.slice(0, n), target: log.target.slice(0, n),
+    ...log,
+    sentMs: log.sentMs.slice(0, n),
+    doneMs: log.doneMs.slice(0, n),
+    status: log.status.slice(0, n),
+    colour: log.colour.slice(0, n),
+    target: log.target.slice(0, n),
   };
 }
 

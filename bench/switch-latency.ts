@@ -31,8 +31,16 @@ async function runSwitches(s: BenchSettings): Promise<SwitchRun> {
       await expectUpstream(sy.proxyUrl, 'blue');
       const phaseMs = s.switchPhaseSeconds * 1000;
       const task: SwitchTask = {
-        proxyUrl: sy.proxyUrl, adminUrl: sy.adminUrl, service: SERVICE, loops: LOOPS, maxRequests: MAX_REQUESTS, warmupMs: WARMUP_MS,
-        beforeMs: phaseMs, holdMs: phaseMs, afterMs: phaseMs, hosts: HOSTS,
+        proxyUrl: sy.proxyUrl,
+        adminUrl: sy.adminUrl,
+        service: SERVICE,
+        loops: LOOPS,
+        maxRequests: MAX_REQUESTS,
+        warmupMs: WARMUP_MS,
+        beforeMs: phaseMs,
+        holdMs: phaseMs,
+        afterMs: phaseMs,
+        hosts: HOSTS,
       };
       return await runTask<SwitchRun>('switch-process', task, CPU.load, 4 * phaseMs + 60_000);
     } finally {
@@ -54,12 +62,29 @@ function assertSwitched(run: SwitchRun): void {
 /** The section's tables and notes. */
 function lines(sum: SwitchSummary): string[] {
   const rows = sum.switches.map((w) => [
-    `${w.from} → ${w.to}`, ms(w.adminMs), num(w.lateOldAnswers), ms(w.lastLateAfterReturnMs),
-    ms(w.drainAfterStartMs), ms(w.p99WindowMs), ms(sum.p99BeforeMs), ratio(w.p99WindowMs / sum.p99BeforeMs),
+    `${w.from} → ${w.to}`,
+    ms(w.adminMs),
+    num(w.lateOldAnswers),
+    ms(w.lastLateAfterReturnMs),
+    ms(w.drainAfterStartMs),
+    ms(w.p99WindowMs),
+    ms(sum.p99BeforeMs),
+    ratio(w.p99WindowMs / sum.p99BeforeMs),
   ]);
-  const headers = ['switch', 'admin call ms', 'old colour after return', 'last one, ms after return', 'last old answer, ms after call start', `p99 ±${WINDOW_MS} ms`, 'p99 before', 'during / before'];
+  const headers = [
+    'switch',
+    'admin call ms',
+    'old colour after return',
+    'last one, ms after return',
+    'last old answer, ms after call start',
+    `p99 ±${WINDOW_MS} ms`,
+    'p99 before',
+    'during / before',
+  ];
   const errors = Object.entries(sum.errorMessages).map(([m, n]) => `- ${n} × ${m}`);
-  const colours = Object.entries(sum.answersByColour).map(([c, n]) => `${c} ${num(n)}`).join(', ');
+  const colours = Object.entries(sum.answersByColour)
+    .map(([c, n]) => `${c} ${num(n)}`)
+    .join(', ');
   return [
     ...table(headers, rows),
     '',

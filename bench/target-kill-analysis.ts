@@ -30,8 +30,13 @@ export function analyseKill(run: TargetKillRun, victim: number): KillFigures {
   const { log, killMs } = run;
   const killed = victim + 1;
   const f = {
-    failedBeforeKill: 0, failedAfterKill: 0, transportErrorsAfterKill: 0, non2xxAfterKill: {} as Record<string, number>,
-    killedAnswersBeforeKill: 0, killedAnswersAfterKill: 0, liveAnswersAfterKill: 0,
+    failedBeforeKill: 0,
+    failedAfterKill: 0,
+    transportErrorsAfterKill: 0,
+    non2xxAfterKill: {} as Record<string, number>,
+    killedAnswersBeforeKill: 0,
+    killedAnswersAfterKill: 0,
+    liveAnswersAfterKill: 0,
   };
   let lastKilled = -Infinity;
   let lastDone = 0;

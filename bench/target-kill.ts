@@ -46,8 +46,18 @@ async function runKill(retries: number): Promise<{ figures: KillFigures; run: Ta
     try {
       await expectUpstream(sy.proxyUrl, UPSTREAM);
       const task: TargetKillTask = {
-        proxyUrl: sy.proxyUrl, adminUrl: sy.adminUrl, upstream: UPSTREAM, targets, victim: VICTIM, victimPid,
-        loops: LOOPS, maxRequests: MAX_REQUESTS, warmupMs: WARMUP_MS, beforeMs: BEFORE_MS, afterMs: AFTER_MS, pollMs: POLL_MS,
+        proxyUrl: sy.proxyUrl,
+        adminUrl: sy.adminUrl,
+        upstream: UPSTREAM,
+        targets,
+        victim: VICTIM,
+        victimPid,
+        loops: LOOPS,
+        maxRequests: MAX_REQUESTS,
+        warmupMs: WARMUP_MS,
+        beforeMs: BEFORE_MS,
+        afterMs: AFTER_MS,
+        pollMs: POLL_MS,
       };
       const run = await runTask<TargetKillRun>('target-kill-process', task, CPU.load, WARMUP_MS + BEFORE_MS + AFTER_MS + 60_000);
       return { figures: analyseKill(run, VICTIM), run };
@@ -80,12 +90,28 @@ async function runAll(): Promise<Outcome[]> {
 function lines(outcomes: Outcome[]): string[] {
   const measured = outcomes.flatMap((o) => ('figures' in o ? [{ retries: o.retries, f: o.figures, errors: o.run.log.errors }] : []));
   const rows = measured.map(({ retries, f }) => [
-    String(retries), num(f.requests), num(f.reqPerSec), num(f.failedAfterKill), num(f.failedBeforeKill),
-    ms(f.ejectionSeenMs), ms(f.stillHealthyMs), ms(f.lastKilledAnswerMs), num(f.killedAnswersBeforeKill), num(f.liveAnswersAfterKill),
+    String(retries),
+    num(f.requests),
+    num(f.reqPerSec),
+    num(f.failedAfterKill),
+    num(f.failedBeforeKill),
+    ms(f.ejectionSeenMs),
+    ms(f.stillHealthyMs),
+    ms(f.lastKilledAnswerMs),
+    num(f.killedAnswersBeforeKill),
+    num(f.liveAnswersAfterKill),
   ]);
   const headers = [
-    'retries', 'requests', 'req/s', 'failed after kill', 'failed before kill', 'time to ejection ms', 'still HEALTHY at ms',
-    'last answer from killed target, ms', 'killed target answers before kill', 'live target answers after kill',
+    'retries',
+    'requests',
+    'req/s',
+    'failed after kill',
+    'failed before kill',
+    'time to ejection ms',
+    'still HEALTHY at ms',
+    'last answer from killed target, ms',
+    'killed target answers before kill',
+    'live target answers after kill',
   ];
   const details = measured.flatMap(({ retries, f, errors }) => {
     const parts = [
@@ -136,7 +162,9 @@ export const targetKill: Scenario = {
       goals: [goal(outcomes)],
       data: {
         healthchecks: HEALTHCHECKS,
-        runs: outcomes.map((o) => ('figures' in o ? { retries: o.retries, figures: o.figures, errors: o.run.log.errors, killMs: o.run.killMs, polls: o.run.polls } : o)),
+        runs: outcomes.map((o) =>
+          'figures' in o ? { retries: o.retries, figures: o.figures, errors: o.run.log.errors, killMs: o.run.killMs, polls: o.run.polls } : o,
+        ),
       },
       error: failed.length > 0 ? failed.join('; ') : undefined,
     };

@@ -62,7 +62,13 @@ export class App {
     this.pipeline = new ChangePipeline(this.state, new History(), log, file);
     this.rollouts = new RolloutController(this.pipeline, this.state.traffic, clock);
     if (file) {
-      const reloader = new Reloader(file.path, (text, readAt) => file.take(text, readAt), (next) => this.pipeline.apply({ kind: 'config', config: next }, { via: 'file', by: file.path }), clock, log);
+      const reloader = new Reloader(
+        file.path,
+        (text, readAt) => file.take(text, readAt),
+        (next) => this.pipeline.apply({ kind: 'config', config: next }, { via: 'file', by: file.path }),
+        clock,
+        log,
+      );
       this.reloader = reloader;
     }
     if (stats) {
@@ -86,7 +92,15 @@ export class App {
       file,
       reloads: this.reloader?.status,
     };
-    const routes = [...statusRoutes(ctx), ...metricsRoutes(this.metrics), ...configRoutes(ctx), ...serviceRoutes(ctx), ...rolloutRoutes(ctx), ...upstreamRoutes(ctx), ...targetRoutes(ctx)];
+    const routes = [
+      ...statusRoutes(ctx),
+      ...metricsRoutes(this.metrics),
+      ...configRoutes(ctx),
+      ...serviceRoutes(ctx),
+      ...rolloutRoutes(ctx),
+      ...upstreamRoutes(ctx),
+      ...targetRoutes(ctx),
+    ];
     this.admin = new AdminServer(routes, { token: config.admin.token });
   }
 

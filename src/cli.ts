@@ -75,10 +75,12 @@ async function start(args: string[]): Promise<number> {
     },
   });
   if (values.help) {
-    process.stdout.write('usage: switchyard start [-c FILE] [--demo] [--state FILE]\n  --state FILE  where to keep admin changes when the config file is read-only (default: FILE.state.json beside it)\n');
+    process.stdout.write(
+      'usage: switchyard start [-c FILE] [--demo] [--state FILE]\n  --state FILE  where to keep admin changes when the config file is read-only (default: FILE.state.json beside it)\n',
+    );
     return 0;
   }
-  const file = values.config!;
+  const file = values.config ?? 'config/switchyard.yaml';
   // Validate first, so that a bad file prints FILE:LINE:COL lines just as `validate` does.
   const result = await loadConfigFile(file);
   if (!result.ok) {

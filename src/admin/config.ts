@@ -8,7 +8,11 @@ import type { AdminRequest, AdminResponse, AdminRoute } from './router.js';
 /** GET /config (the running config as YAML, like `deck dump`) and POST /config (replace it, like Kong's DB-less /config). */
 export function configRoutes(ctx: AdminContext): AdminRoute[] {
   return [
-    { methods: ['GET'], path: '/config', handler: () => ({ status: 200, text: dump(ctx.pipeline.current.config), contentType: 'application/yaml; charset=utf-8' }) },
+    {
+      methods: ['GET'],
+      path: '/config',
+      handler: () => ({ status: 200, text: dump(ctx.pipeline.current.config), contentType: 'application/yaml; charset=utf-8' }),
+    },
     { methods: ['POST'], path: '/config', handler: (req) => replace(ctx, req) },
   ];
 }
@@ -37,10 +41,7 @@ async function replace(ctx: AdminContext, req: AdminRequest): Promise<AdminRespo
     body: {
       generation: snap.generation,
       config_hash: snap.hash,
-      warnings: [
-        ...result.warnings.map(formatDiagnostic),
-        ...restart.map((k) => `${k} listener settings changed: they take effect on restart`),
-      ],
+      warnings: [...result.warnings.map(formatDiagnostic), ...restart.map((k) => `${k} listener settings changed: they take effect on restart`)],
     },
   };
 }

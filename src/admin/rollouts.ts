@@ -51,12 +51,20 @@ export function rolloutRoutes(ctx: AdminContext): AdminRoute[] {
         // During a rollout, rolling back is aborting it: back to where it started, at once.
         if (rollouts.active(svc.name)) rollouts.command(svc.name, 'abort', req.actor);
         else if (svc.previous_host === undefined) throw new BadInputError(`service "${svc.name}" has never been switched: nothing to roll back to`);
-        else pipeline.apply({ kind: 'switch', service: svc.name, to: svc.previous_host, event: 'rollback', detail: `from ${svc.split ? 'a split' : svc.host}` }, req.actor);
+        else
+          pipeline.apply(
+            { kind: 'switch', service: svc.name, to: svc.previous_host, event: 'rollback', detail: `from ${svc.split ? 'a split' : svc.host}` },
+            req.actor,
+          );
         await pipeline.settled();
         return { status: 200, body: { service: svc.name, history: pipeline.history.list(svc.name).at(-1) } };
       },
     },
-    { methods: ['GET'], path: '/services/:name/history', handler: (req) => ({ status: 200, body: list([...pipeline.history.list(service(req.params.name).name)]) }) },
+    {
+      methods: ['GET'],
+      path: '/services/:name/history',
+      handler: (req) => ({ status: 200, body: list([...pipeline.history.list(service(req.params.name).name)]) }),
+    },
   ];
 }
 
@@ -90,8 +98,15 @@ export function rolloutView(e: RolloutEngine): Record<string, unknown> {
     next_judgement_at: iso(e.nextJudgementAt),
     ended_at: iso(e.endedAt),
     judgements: e.judgements.map((j) => ({
-      at: iso(j.at), step: j.step + 1, weight: j.weight, verdict: j.verdict, requests: j.requests, errors: j.errors,
-      error_rate: j.errorRate, p99_ms: j.p99Ms ?? null, reason: j.reason,
+      at: iso(j.at),
+      step: j.step + 1,
+      weight: j.weight,
+      verdict: j.verdict,
+      requests: j.requests,
+      errors: j.errors,
+      error_rate: j.errorRate,
+      p99_ms: j.p99Ms ?? null,
+      reason: j.reason,
     })),
   };
 }

@@ -37,10 +37,7 @@ export interface AdminRoute {
 }
 
 /** The outcome of matching a request against the admin routes. */
-export type AdminMatch =
-  | { readonly handler: AdminHandler; readonly params: Record<string, string> }
-  | { readonly allowed: readonly string[] }
-  | undefined;
+export type AdminMatch = { readonly handler: AdminHandler; readonly params: Record<string, string> } | { readonly allowed: readonly string[] } | undefined;
 
 /** A path-segment router for the admin API; admin traffic is light, so clarity wins. */
 export class AdminRouter {

@@ -37,7 +37,8 @@ async function patchService(ctx: AdminContext, name: string, req: AdminRequest):
   const { force, name: _name, ...fields } = req.body;
   const unset = PATCHABLE.filter((k) => Object.hasOwn(fields, k) && fields[k] === null);
   for (const key of unset) {
-    if (!(serviceFields.props[key] instanceof Optional)) throw new BadInputError(`schema violation (${key}: cannot be removed)`, { [key]: 'cannot be removed' });
+    if (!(serviceFields.props[key] instanceof Optional))
+      throw new BadInputError(`schema violation (${key}: cannot be removed)`, { [key]: 'cannot be removed' });
     delete fields[key];
   }
   const set = checkBody(serviceChange, fields, req.form);

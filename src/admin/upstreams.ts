@@ -10,7 +10,7 @@ import { list, targetsView, upstreamView } from './views.js';
 export function upstreamRoutes(ctx: AdminContext): AdminRoute[] {
   const find = (name: string): UpstreamRuntime => {
     const up = ctx.pipeline.current.upstreams.get(name);
-    if (!up || !up.config) throw new NotFoundError(`upstream "${name}" not found`);
+    if (!up?.config) throw new NotFoundError(`upstream "${name}" not found`);
     return up;
   };
   const declared = () => [...ctx.pipeline.current.upstreams.values()].filter((u) => u.config);
@@ -60,26 +60,32 @@ export function targetRoutes(ctx: AdminContext): AdminRoute[] {
   };
   return [
     {
-      methods: ['POST'], path: '/upstreams/:name/targets',
-      handler: (req) => change(req, 201, (targets) => {
-        const added = checkBody(target, req.body, req.form);
-        if (targets.some((t) => t.target === added.target)) throw new ConflictError(`target "${added.target}" is already in upstream ${req.params.name}; PATCH it instead`);
-        targets.push(added);
-        return `added ${added.target} (weight ${added.weight})`;
-      }),
+      methods: ['POST'],
+      path: '/upstreams/:name/targets',
+      handler: (req) =>
+        change(req, 201, (targets) => {
+          const added = checkBody(target, req.body, req.form);
+          if (targets.some((t) => t.target === added.target))
+            throw new ConflictError(`target "${added.target}" is already in upstream ${req.params.name}; PATCH it instead`);
+          targets.push(added);
+          return `added ${added.target} (weight ${added.weight})`;
+        }),
     },
     {
-      methods: ['PATCH'], path: '/upstreams/:name/targets/:target',
-      handler: (req) => change(req, 200, (targets) => {
-        const { weight } = checkBody(weightChange, req.body, req.form);
-        if (typeof weight !== 'number') throw new BadInputError('nothing to change (allowed: weight)');
-        const i = find(targets, req);
-        targets[i].weight = weight;
-        return `${targets[i].target} weight ${weight}`;
-      }),
+      methods: ['PATCH'],
+      path: '/upstreams/:name/targets/:target',
+      handler: (req) =>
+        change(req, 200, (targets) => {
+          const { weight } = checkBody(weightChange, req.body, req.form);
+          if (typeof weight !== 'number') throw new BadInputError('nothing to change (allowed: weight)');
+          const i = find(targets, req);
+          targets[i].weight = weight;
+          return `${targets[i].target} weight ${weight}`;
+        }),
     },
     {
-      methods: ['DELETE'], path: '/upstreams/:name/targets/:target',
+      methods: ['DELETE'],
+      path: '/upstreams/:name/targets/:target',
       handler: (req) => change(req, 200, (targets) => `removed ${targets.splice(find(targets, req), 1)[0].target}`),
     },
   ];

@@ -1,11 +1,10 @@
 import { activeEnabled, passiveEnabled } from '../health/passive.js';
-import { trafficOf, type ServiceRuntime, type Snapshot, type UpstreamRuntime } from '../core/snapshot.js';
+import { trafficOf, type ServiceRuntime, type UpstreamRuntime } from '../core/snapshot.js';
 
 /** A service as the admin API shows it: its config, plus where its traffic goes now. */
 export function serviceView(svc: ServiceRuntime): Record<string, unknown> {
   return { ...svc.config, traffic: trafficOf(svc) };
 }
-
 
 /** An upstream as the admin API shows it: its config and its targets with weight and health. */
 export function upstreamView(up: UpstreamRuntime): Record<string, unknown> {
@@ -28,9 +27,4 @@ export function targetsView(up: UpstreamRuntime): Record<string, unknown>[] {
 /** Kong's list envelope. */
 export function list<T>(data: T[]): { data: T[]; next: null } {
   return { data, next: null };
-}
-
-/** Names of the declared upstreams, for error messages. */
-export function upstreamNames(snap: Snapshot): string[] {
-  return snap.config.upstreams.map((u) => u.name);
 }

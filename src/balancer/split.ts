@@ -44,7 +44,10 @@ export class Split<U> {
 
   constructor(weights: readonly { upstream: U; weight: number }[], overrides: readonly Override<U>[] = [], sticky?: Sticky) {
     this.weights = weights;
-    this.wrr = new WeightedRoundRobin(weights.map((w) => w.upstream), weights.map((w) => w.weight));
+    this.wrr = new WeightedRoundRobin(
+      weights.map((w) => w.upstream),
+      weights.map((w) => w.weight),
+    );
     this.overrides = overrides;
     this.sticky = sticky;
     const total = weights.reduce((sum, w) => sum + w.weight, 0);

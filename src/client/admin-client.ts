@@ -6,7 +6,11 @@ const CALL_TIMEOUT_MS = 10_000;
 /** The admin API answered with an error status; `message` is the server's own. */
 export class AdminHttpError extends Error {
   readonly code = 'ADMIN_HTTP_ERROR';
-  constructor(readonly status: number, message: string, readonly body: unknown) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly body: unknown,
+  ) {
     super(message);
     this.name = 'AdminHttpError';
   }
@@ -15,7 +19,11 @@ export class AdminHttpError extends Error {
 /** No answer from the admin API: refused, unknown host, reset, timed out, or another server answered. */
 export class AdminUnreachableError extends Error {
   readonly code = 'ADMIN_UNREACHABLE';
-  constructor(readonly url: string, readonly reason: string, readonly hint = 'is switchyard running? use --admin URL or -c FILE to say where') {
+  constructor(
+    readonly url: string,
+    readonly reason: string,
+    readonly hint = 'is switchyard running? use --admin URL or -c FILE to say where',
+  ) {
     super(`cannot reach the admin API at ${url} (${reason})`);
     this.name = 'AdminUnreachableError';
   }
@@ -92,7 +100,11 @@ export class AdminClient {
     if (res.statusCode >= 200 && res.statusCode < 300) {
       // Something answered, but not switchyard's admin API: the proxy port, say.
       if (shape && !shape(parsed)) {
-        throw new AdminUnreachableError(this.endpoint.url, `the answer to ${method} ${path} is not the admin API's`, 'is --admin the admin address, not the proxy\'s?');
+        throw new AdminUnreachableError(
+          this.endpoint.url,
+          `the answer to ${method} ${path} is not the admin API's`,
+          "is --admin the admin address, not the proxy's?",
+        );
       }
       return { status: res.statusCode, body: parsed as T };
     }

@@ -32,7 +32,12 @@ export interface ConnectionFlags {
  */
 export async function resolveEndpoint(flags: ConnectionFlags, env: NodeJS.ProcessEnv): Promise<AdminEndpoint> {
   const fromFile = flags.config === undefined ? {} : await readAdminSection(flags.config, env);
-  const url = flags.admin !== undefined ? normalizeUrl(flags.admin) : fromFile.listen !== undefined ? listenToUrl(fromFile.listen, flags.config!) : DEFAULT_ADMIN_URL;
+  const url =
+    flags.admin !== undefined
+      ? normalizeUrl(flags.admin)
+      : fromFile.listen !== undefined
+        ? listenToUrl(fromFile.listen, flags.config ?? '')
+        : DEFAULT_ADMIN_URL;
   const token = flags.token || env[TOKEN_ENV] || fromFile.token || undefined;
   return { url, token };
 }

@@ -104,12 +104,16 @@ export async function waitForRollout(ctx: ClientContext, first: RolloutView, tim
   process.on('SIGINT', interrupt);
   let result: FollowResult;
   try {
-    result = await followRollout(first, {
-      poll: (signal) => ctx.client.get<RolloutView>(`/services/${encodeURIComponent(first.service)}/rollout`, { signal, shape: isRolloutView }),
-      print: (line) => ctx.json || ctx.io.out(line + '\n'),
-      now: Date.now,
-      sleep: (ms, signal) => sleep(ms, undefined, { signal }),
-    }, { signal: stop.signal, timeoutMs, shown });
+    result = await followRollout(
+      first,
+      {
+        poll: (signal) => ctx.client.get<RolloutView>(`/services/${encodeURIComponent(first.service)}/rollout`, { signal, shape: isRolloutView }),
+        print: (line) => ctx.json || ctx.io.out(line + '\n'),
+        now: Date.now,
+        sleep: (ms, signal) => sleep(ms, undefined, { signal }),
+      },
+      { signal: stop.signal, timeoutMs, shown },
+    );
   } finally {
     process.off('SIGINT', interrupt);
   }
@@ -122,7 +126,7 @@ export async function waitForRollout(ctx: ClientContext, first: RolloutView, tim
       ctx.io.err(`switchyard: ${name} ended ${v.state}: ${v.reason ?? 'no reason given'}\n`);
       return EXIT.failed;
     case 'timeout':
-      ctx.io.err(`switchyard: --timeout ${formatDuration(timeoutMs!)} passed; ${name} is ${v.state} at step ${v.step}/${v.steps.length} and goes on\n`);
+      ctx.io.err(`switchyard: --timeout ${formatDuration(timeoutMs ?? 0)} passed; ${name} is ${v.state} at step ${v.step}/${v.steps.length} and goes on\n`);
       return EXIT.failed;
     case 'interrupted':
       ctx.io.err(`\nswitchyard: stopped following; ${name} is ${v.state} and goes on (switchyard rollout abort ${v.service} stops it)\n`);

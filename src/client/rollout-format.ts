@@ -17,7 +17,11 @@ export function formatTraffic(traffic: Readonly<Record<string, number>>): string
 /** 200 → "200ms", 30000 → "30s", 90000 → "1m30s", 3600000 → "1h". */
 export function formatDuration(ms: number): string {
   if (ms < 1000 || ms % 1000 !== 0) return ms < 1000 ? `${ms}ms` : `${ms / 1000}s`;
-  const units: [string, number][] = [['h', 3_600_000], ['m', 60_000], ['s', 1000]];
+  const units: [string, number][] = [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ];
   let rest = ms;
   let out = '';
   for (const [unit, size] of units) {
@@ -71,11 +75,21 @@ export function rolloutReport(v: RolloutView): string {
 
 function judgementTable(v: RolloutView): string {
   const rows = v.judgements.map((j) => [
-    j.at, String(j.step), `${j.weight}%`, j.verdict, String(j.requests), String(j.errors), String(round(j.error_rate)),
-    j.p99_ms === null ? '-' : String(round(j.p99_ms)), j.reason,
+    j.at,
+    String(j.step),
+    `${j.weight}%`,
+    j.verdict,
+    String(j.requests),
+    String(j.errors),
+    String(round(j.error_rate)),
+    j.p99_ms === null ? '-' : String(round(j.p99_ms)),
+    j.reason,
   ]);
   const right = (heading: string) => ({ heading, align: 'right' as const });
-  return renderTable(['AT', right('STEP'), right('WEIGHT'), 'VERDICT', right('REQUESTS'), right('ERRORS'), right('ERROR RATE'), right('P99 MS'), 'REASON'], rows);
+  return renderTable(
+    ['AT', right('STEP'), right('WEIGHT'), 'VERDICT', right('REQUESTS'), right('ERRORS'), right('ERROR RATE'), right('P99 MS'), 'REASON'],
+    rows,
+  );
 }
 
 function round(n: number): number {

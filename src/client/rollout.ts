@@ -33,9 +33,10 @@ An action the rollout's state does not allow (resume after an abort) is refused 
     if (action !== 'status' && (flags.wait || flags.timeout !== undefined)) throw new UsageError('--wait and --timeout go with `rollout status`');
     const timeoutMs = waitTimeout(flags);
     const path = `/services/${encodeURIComponent(service)}/rollout`;
-    const view = action === 'status'
-      ? await ctx.client.get<RolloutView>(path, { shape: isRolloutView })
-      : (await ctx.client.call<RolloutView>('POST', `${path}/${action}`, { shape: isRolloutView })).body;
+    const view =
+      action === 'status'
+        ? await ctx.client.get<RolloutView>(path, { shape: isRolloutView })
+        : (await ctx.client.call<RolloutView>('POST', `${path}/${action}`, { shape: isRolloutView })).body;
     if (flags.wait) {
       if (!ctx.json) ctx.io.out(rolloutReport(view) + '\n');
       return waitForRollout(ctx, view, timeoutMs, view.judgements.length);

@@ -2,8 +2,16 @@ import { EXIT, printJson, type ClientCommand, type ClientContext } from './conte
 import { formatTraffic, rolloutBrief } from './rollout-format.js';
 import { renderTable } from './table.js';
 import {
-  isListOf, isRolloutView, isServiceView, isStatusView, isUpstreamView,
-  type ListView, type RolloutView, type ServiceView, type StatusView, type UpstreamView,
+  isListOf,
+  isRolloutView,
+  isServiceView,
+  isStatusView,
+  isUpstreamView,
+  type ListView,
+  type RolloutView,
+  type ServiceView,
+  type StatusView,
+  type UpstreamView,
 } from './views.js';
 
 /** Everything `status` shows, as one document (what --json prints). */

@@ -82,7 +82,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** A rollout view: a state, steps, a split and judgements. */
-export const isRolloutView: Check = (b) => isObject(b) && typeof b.state === 'string' && Array.isArray(b.steps) && isObject(b.split) && Array.isArray(b.judgements);
+export const isRolloutView: Check = (b) =>
+  isObject(b) && typeof b.state === 'string' && Array.isArray(b.steps) && isObject(b.split) && Array.isArray(b.judgements);
 
 /** GET /status: status and details. */
 export const isStatusView: Check = (b) => isObject(b) && typeof b.status === 'string' && isObject(b.details);

@@ -15,7 +15,14 @@ export type Change =
   /** Service fields set or removed (PATCH /services/NAME); setting `host` is a switch. */
   | { readonly kind: 'service'; readonly service: string; readonly set: Readonly<Record<string, unknown>>; readonly unset: readonly string[] }
   /** A rollout's split and saved progress, as a step is taken. */
-  | { readonly kind: 'rollout'; readonly service: string; readonly split: Readonly<Record<string, number>>; readonly block: RolloutBlock; readonly event?: 'rollout_started' | 'rollout_step'; readonly detail?: string }
+  | {
+      readonly kind: 'rollout';
+      readonly service: string;
+      readonly split: Readonly<Record<string, number>>;
+      readonly block: RolloutBlock;
+      readonly event?: 'rollout_started' | 'rollout_step';
+      readonly detail?: string;
+    }
   /** An upstream's targets (Kong's target API). */
   | { readonly kind: 'targets'; readonly upstream: string; readonly targets: readonly UpstreamTarget[]; readonly detail: string }
   /** A whole new config: a hand edit of the file, or POST /config. */
@@ -67,7 +74,12 @@ export function planChange(config: Config, change: Change): Plan {
         }
       });
       const detail = JSON.stringify({ ...change.set, ...Object.fromEntries(change.unset.map((k) => [k, null])) });
-      return { next, scope: ['services', i], issues: issue ? [issue] : [], entries: [{ service: change.service, event: host === undefined ? 'change' : 'switch', detail }] };
+      return {
+        next,
+        scope: ['services', i],
+        issues: issue ? [issue] : [],
+        entries: [{ service: change.service, event: host === undefined ? 'change' : 'switch', detail }],
+      };
     }
     case 'rollout': {
       const i = serviceIndex(config, change.service);
@@ -84,7 +96,9 @@ export function planChange(config: Config, change: Change): Plan {
       const next = editConfig(config, (d) => {
         d.upstreams[i].targets = structuredClone(change.targets) as Draft<UpstreamTarget>[];
       });
-      const users = config.services.filter((s) => s.host === change.upstream || Object.hasOwn(s.split ?? {}, change.upstream) || s.overrides?.some((o) => o.upstream === change.upstream));
+      const users = config.services.filter(
+        (s) => s.host === change.upstream || Object.hasOwn(s.split ?? {}, change.upstream) || s.overrides?.some((o) => o.upstream === change.upstream),
+      );
       return { next, scope: ['upstreams', i], issues: [], entries: users.map((s) => ({ service: s.name, event: 'targets' as const, detail: change.detail })) };
     }
     case 'config': {

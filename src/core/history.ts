@@ -1,8 +1,18 @@
 /** Kinds of event a service's history records. */
 export type HistoryEvent =
-  | 'switch' | 'rollback' | 'change' | 'targets' | 'config'
-  | 'rollout_started' | 'rollout_step' | 'rollout_judgement' | 'rollout_paused' | 'rollout_resumed'
-  | 'rollout_succeeded' | 'rollout_rolled_back' | 'rollout_aborted';
+  | 'switch'
+  | 'rollback'
+  | 'change'
+  | 'targets'
+  | 'config'
+  | 'rollout_started'
+  | 'rollout_step'
+  | 'rollout_judgement'
+  | 'rollout_paused'
+  | 'rollout_resumed'
+  | 'rollout_succeeded'
+  | 'rollout_rolled_back'
+  | 'rollout_aborted';
 
 /** Where a change came from, and who made it (the admin client's address, the file's path). */
 export interface Actor {

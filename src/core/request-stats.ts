@@ -19,7 +19,11 @@ export class RequestStats {
   resets = 0;
   retries = 0;
 
-  constructor(readonly service: string, readonly upstream: string, readonly target: string) {}
+  constructor(
+    readonly service: string,
+    readonly upstream: string,
+    readonly target: string,
+  ) {}
 
   /** Count one request. */
   record(status: number, seconds: number): void {

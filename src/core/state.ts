@@ -24,7 +24,11 @@ export class ProxyState implements SnapshotSource, SnapshotDeps {
   readonly traffic = new TrafficRecorders();
   private snapshot: Snapshot;
 
-  constructor(config: Config, readonly clock: Clock = systemClock, readonly requestStats?: RequestStatsStore) {
+  constructor(
+    config: Config,
+    readonly clock: Clock = systemClock,
+    readonly requestStats?: RequestStatsStore,
+  ) {
     this.snapshot = buildSnapshot(config, this, 1);
     this.active = new ActiveChecker(this.health, clock);
     this.active.sync(config);

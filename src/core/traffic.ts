@@ -1,4 +1,3 @@
-
 /** The new upstream's traffic in one judged window. */
 export interface WindowFigures {
   readonly requests: number;

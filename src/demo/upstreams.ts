@@ -43,9 +43,7 @@ export function startDemoUpstream(colour: string, port = 0, host = '127.0.0.1'):
 }
 
 /** Start several demo servers per colour; `ports` defaults to DEMO_PORTS (0 = ephemeral). */
-export async function startDemoUpstreams(
-  ports: Readonly<Record<string, readonly number[]>> = DEMO_PORTS,
-): Promise<DemoUpstream[]> {
+export async function startDemoUpstreams(ports: Readonly<Record<string, readonly number[]>> = DEMO_PORTS): Promise<DemoUpstream[]> {
   const started: DemoUpstream[] = [];
   try {
     for (const [colour, list] of Object.entries(ports)) {

@@ -106,10 +106,13 @@ export class ActiveChecker {
     job.timer = undefined;
     const interval = job.health.healthy ? job.active.healthy.interval : job.active.unhealthy.interval;
     if (interval <= 0) return;
-    job.timer = this.clock.setTimeout(() => {
-      job.timer = undefined;
-      void this.round(job);
-    }, interval * 1000 * fraction);
+    job.timer = this.clock.setTimeout(
+      () => {
+        job.timer = undefined;
+        void this.round(job);
+      },
+      interval * 1000 * fraction,
+    );
   }
 
   private stop(job: Job): void {

@@ -30,19 +30,25 @@ export class Metrics {
     client.collectDefaultMetrics({ register: r });
     const stats = sources.requests;
     new Counter({
-      name: 'switchyard_requests_total', help: 'Proxied requests by service, upstream, target and status code (0: no response).',
-      labelNames: ['service', 'upstream', 'target', 'code'], registers: [r],
+      name: 'switchyard_requests_total',
+      help: 'Proxied requests by service, upstream, target and status code (0: no response).',
+      labelNames: ['service', 'upstream', 'target', 'code'],
+      registers: [r],
       collect() {
         this.reset();
         for (const s of stats.all()) {
-          s.codes.forEach((n, code) => n > 0 && this.inc({ service: s.service, upstream: s.upstream, target: s.target, code: String(code) }, n));
+          s.codes.forEach((n, code) => {
+            if (n > 0) this.inc({ service: s.service, upstream: s.upstream, target: s.target, code: String(code) }, n);
+          });
         }
       },
     });
     r.registerMetric(latencyHistogram(stats) as never);
     new Counter({
-      name: 'switchyard_upstream_errors_total', help: 'Failed attempts at a target by kind: connect, timeout, reset.',
-      labelNames: ['service', 'upstream', 'target', 'kind'], registers: [r],
+      name: 'switchyard_upstream_errors_total',
+      help: 'Failed attempts at a target by kind: connect, timeout, reset.',
+      labelNames: ['service', 'upstream', 'target', 'kind'],
+      registers: [r],
       collect() {
         this.reset();
         for (const s of stats.all()) {
@@ -54,17 +60,29 @@ export class Metrics {
       },
     });
     new Counter({
-      name: 'switchyard_retries_total', help: 'Retries sent after a failed attempt at a target.',
-      labelNames: ['service', 'upstream', 'target'], registers: [r],
+      name: 'switchyard_retries_total',
+      help: 'Retries sent after a failed attempt at a target.',
+      labelNames: ['service', 'upstream', 'target'],
+      registers: [r],
       collect() {
         this.reset();
         for (const s of stats.all()) if (s.retries > 0) this.inc({ service: s.service, upstream: s.upstream, target: s.target }, s.retries);
       },
     });
     this.gauges();
-    this.switches = new Counter({ name: 'switchyard_switches_total', help: 'Changes of where a service sends traffic, by kind.', labelNames: ['service', 'kind'], registers: [r] });
+    this.switches = new Counter({
+      name: 'switchyard_switches_total',
+      help: 'Changes of where a service sends traffic, by kind.',
+      labelNames: ['service', 'kind'],
+      registers: [r],
+    });
     this.steps = new Counter({ name: 'switchyard_rollout_steps_total', help: 'Rollout steps taken.', labelNames: ['service'], registers: [r] });
-    this.judgements = new Counter({ name: 'switchyard_rollout_judgements_total', help: 'Rollout step judgements by verdict.', labelNames: ['service', 'verdict'], registers: [r] });
+    this.judgements = new Counter({
+      name: 'switchyard_rollout_judgements_total',
+      help: 'Rollout step judgements by verdict.',
+      labelNames: ['service', 'verdict'],
+      registers: [r],
+    });
   }
 
   /** Count a history event: switches, rollbacks, rollout steps and judgements. */
@@ -84,20 +102,25 @@ export class Metrics {
     const { runtime, reloads, connections } = this.sources;
     const r = this.registry;
     new Gauge({
-      name: 'switchyard_target_health', help: 'Target health, 1 for the state it is in (as Kong\'s kong_upstream_target_health).',
-      labelNames: ['upstream', 'target', 'state'], registers: [r],
+      name: 'switchyard_target_health',
+      help: "Target health, 1 for the state it is in (as Kong's kong_upstream_target_health).",
+      labelNames: ['upstream', 'target', 'state'],
+      registers: [r],
       collect() {
         this.reset();
         for (const up of runtime.current.upstreams.values()) {
           for (const m of up.pool.members) {
-            for (const state of ['healthy', 'unhealthy'] as const) this.set({ upstream: up.name, target: m.member.address, state }, stateOf(m.member.health) === state ? 1 : 0);
+            for (const state of ['healthy', 'unhealthy'] as const)
+              this.set({ upstream: up.name, target: m.member.address, state }, stateOf(m.member.health) === state ? 1 : 0);
           }
         }
       },
     });
     new Gauge({
-      name: 'switchyard_split_weight', help: 'Percent of a service\'s traffic each upstream gets now.',
-      labelNames: ['service', 'upstream'], registers: [r],
+      name: 'switchyard_split_weight',
+      help: "Percent of a service's traffic each upstream gets now.",
+      labelNames: ['service', 'upstream'],
+      registers: [r],
       collect() {
         this.reset();
         for (const svc of runtime.current.services.values()) {
@@ -105,9 +128,19 @@ export class Metrics {
         }
       },
     });
-    new Gauge({ name: 'switchyard_config_generation', help: 'Grows by one with every applied config change.', registers: [r], collect() { this.set(runtime.current.generation); } });
+    new Gauge({
+      name: 'switchyard_config_generation',
+      help: 'Grows by one with every applied config change.',
+      registers: [r],
+      collect() {
+        this.set(runtime.current.generation);
+      },
+    });
     new Counter({
-      name: 'switchyard_config_reloads_total', help: 'Reloads of the config file by result.', labelNames: ['result'], registers: [r],
+      name: 'switchyard_config_reloads_total',
+      help: 'Reloads of the config file by result.',
+      labelNames: ['result'],
+      registers: [r],
       collect() {
         this.reset();
         this.inc({ result: 'applied' }, reloads?.applied ?? 0);
@@ -115,11 +148,18 @@ export class Metrics {
       },
     });
     new Gauge({
-      name: 'switchyard_config_last_reload_success_timestamp_seconds', help: 'When the config file was last reloaded successfully (0: never).', registers: [r],
-      collect() { this.set((reloads?.lastAppliedAt ?? 0) / 1000); },
+      name: 'switchyard_config_last_reload_success_timestamp_seconds',
+      help: 'When the config file was last reloaded successfully (0: never).',
+      registers: [r],
+      collect() {
+        this.set((reloads?.lastAppliedAt ?? 0) / 1000);
+      },
     });
     new Gauge({
-      name: 'switchyard_connections', help: 'Open client connections per proxy listener.', labelNames: ['listener'], registers: [r],
+      name: 'switchyard_connections',
+      help: 'Open client connections per proxy listener.',
+      labelNames: ['listener'],
+      registers: [r],
       collect() {
         this.reset();
         for (const [listener, n] of Object.entries(connections())) this.set({ listener }, n);
@@ -129,8 +169,12 @@ export class Metrics {
 }
 
 const SWITCH_KINDS: Partial<Record<HistoryEntry['event'], string>> = {
-  switch: 'switch', rollback: 'rollback', rollout_started: 'rollout_started', rollout_succeeded: 'rollout_succeeded',
-  rollout_rolled_back: 'rollback', rollout_aborted: 'abort',
+  switch: 'switch',
+  rollback: 'rollback',
+  rollout_started: 'rollout_started',
+  rollout_succeeded: 'rollout_succeeded',
+  rollout_rolled_back: 'rollback',
+  rollout_aborted: 'abort',
 };
 
 function stateOf(h: TargetHealth): 'healthy' | 'unhealthy' {
@@ -140,16 +184,25 @@ function stateOf(h: TargetHealth): 'healthy' | 'unhealthy' {
 /** A histogram prom-client formats from RequestStats, summed per service and upstream. */
 function latencyHistogram(stats: RequestStatsStore) {
   const name = 'switchyard_request_duration_seconds';
-  const help = 'Time from a request\'s arrival to the end of its response, by service and upstream.';
+  const help = "Time from a request's arrival to the end of its response, by service and upstream.";
   return {
-    name, help, type: 'histogram', aggregator: 'sum',
+    name,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
     get: async () => {
       const groups = new Map<string, { service: string; upstream: string; buckets: number[]; sum: number; count: number }>();
       for (const s of stats.all()) {
         const key = `${s.service}\u0000${s.upstream}`;
-        let g = groups.get(key);
-        if (!g) groups.set(key, (g = { service: s.service, upstream: s.upstream, buckets: new Array(LATENCY_BUCKETS.length + 1).fill(0), sum: 0, count: 0 }));
-        s.buckets.forEach((n, i) => (g!.buckets[i] += n));
+        const g = groups.get(key) ?? {
+          service: s.service,
+          upstream: s.upstream,
+          buckets: new Array<number>(LATENCY_BUCKETS.length + 1).fill(0),
+          sum: 0,
+          count: 0,
+        };
+        groups.set(key, g);
+        for (let i = 0; i < s.buckets.length; i++) g.buckets[i] += s.buckets[i];
         g.sum += s.sum;
         g.count += s.count;
       }

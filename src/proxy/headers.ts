@@ -5,14 +5,9 @@
  * case walks the raw header list without allocating.
  */
 
-const HOP_BY_HOP = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
-]);
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 /** Request headers switchyard sets itself (or undici refuses, like expect). */
-const REQUEST_OWN = new Set([
-  ...HOP_BY_HOP, 'host', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host',
-  'x-forwarded-port', 'x-real-ip',
-]);
+const REQUEST_OWN = new Set([...HOP_BY_HOP, 'host', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-real-ip']);
 const lengthsOf = (names: Set<string>): Uint8Array => {
   const lengths = new Uint8Array(64);
   for (const n of names) lengths[n.length] = 1;
@@ -52,11 +47,16 @@ export function upstreamRequestHeaders(raw: readonly string[], addr: string, lis
   }
   if (connectionTokens !== undefined) dropNamed(out, connectionTokens);
   out.push(
-    'x-forwarded-for', forwardedFor ? `${forwardedFor}, ${addr}` : addr,
-    'x-forwarded-proto', listener.proto,
-    'x-forwarded-host', hostOnly(host),
-    'x-forwarded-port', listener.port,
-    'x-real-ip', addr,
+    'x-forwarded-for',
+    forwardedFor ? `${forwardedFor}, ${addr}` : addr,
+    'x-forwarded-proto',
+    listener.proto,
+    'x-forwarded-host',
+    hostOnly(host),
+    'x-forwarded-port',
+    listener.port,
+    'x-real-ip',
+    addr,
   );
   if (preserveHost && host !== '') out.push('host', host);
   return out;
@@ -88,7 +88,11 @@ function dropNamed(list: string[], connection: string): void {
     const lower = connection.toLowerCase();
     if (lower === 'keep-alive' || lower === 'close') return;
   }
-  const named = connection.toLowerCase().split(',').map((s) => s.trim()).filter((s) => s !== 'close' && s !== 'keep-alive' && s !== '');
+  const named = connection
+    .toLowerCase()
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== 'close' && s !== 'keep-alive' && s !== '');
   if (named.length === 0) return;
   for (let i = list.length - 2; i >= 0; i -= 2) {
     if (named.includes(list[i].toLowerCase())) list.splice(i, 2);

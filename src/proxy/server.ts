@@ -6,17 +6,20 @@ import type { Duplex } from 'node:stream';
 import { errorBody, SwitchyardError } from '../errors.js';
 import type { RequestStatsStore } from '../core/request-stats.js';
 import { listen } from '../address.js';
-import type { RouteRuntime, UpstreamRuntime } from '../core/snapshot.js';
 import type { SnapshotSource } from '../core/state.js';
 import { chooseTarget, Exchange, type Destination } from './forward.js';
 import { upstreamRequestHeaders, type ListenerInfo } from './headers.js';
-import { hostOf, type RouteMatch, type RouteRequest } from '../routing/router.js';
+import { hostOf, type RouteRequest } from '../routing/router.js';
 import { sendError } from './respond.js';
 import { WebSocketRelay } from './websocket.js';
 
 /** Why a request reaches no upstream, with the labels it is counted under. */
 class Refusal {
-  constructor(readonly error: SwitchyardError, readonly service: string, readonly upstream: string) {}
+  constructor(
+    readonly error: SwitchyardError,
+    readonly service: string,
+    readonly upstream: string,
+  ) {}
 }
 
 /** How long shutdown waits for in-flight requests before closing their connections. */
@@ -56,7 +59,10 @@ export class ProxyServer {
   /** Handle one request: every lookup here is against the snapshot current at its start. */
   handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const dest = this.resolve(req);
-    if (dest instanceof Refusal) return this.refuse(res, dest);
+    if (dest instanceof Refusal) {
+      this.refuse(res, dest);
+      return;
+    }
     const route = dest.route;
     const headers = upstreamRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', this.client, route.preserveHost);
     const path = upstreamPath(req.url ?? '/', route.stripPath ? dest.prefix : '', route.service.basePath);
@@ -91,7 +97,9 @@ export class ProxyServer {
     const dest = this.resolve(req);
     if (dest instanceof Refusal) {
       const body = errorBody(dest.error);
-      socket.end(`HTTP/1.1 ${dest.error.status} ${STATUS_CODES[dest.error.status]}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 ${dest.error.status} ${STATUS_CODES[dest.error.status]}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
       return;
     }
     const route = dest.route;

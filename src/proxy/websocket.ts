@@ -42,17 +42,23 @@ export class WebSocketRelay {
     this.open.add(socket);
     socket.once('close', () => this.open.delete(socket));
     const target = dest.target;
-    this.proxy.ws(req, socket, head, { target: target.origin, changeOrigin: !dest.route.preserveHost, secure: target.tlsVerify }, (err: Error & { code?: string }) => {
-      // A failed tunnel only concerns its own client: answer 502 while the handshake is pending;
-      // once the 101 has gone out, the socket carries WebSocket frames and can only be closed.
-      if (!handshake.done) {
-        const code = err.code ?? '';
-        if (dest.upstream.passive !== undefined) dest.upstream.passive.failure(target.health, 'tcp_failure', code || err.message);
-        finish(handshake, 502, NOT_SENT.has(code) ? 'connect' : 'reset');
-      }
-      if (socket.writable && bytesWritten(socket) === 0) socket.end('HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-      else socket.destroy();
-    });
+    this.proxy.ws(
+      req,
+      socket,
+      head,
+      { target: target.origin, changeOrigin: !dest.route.preserveHost, secure: target.tlsVerify },
+      (err: Error & { code?: string }) => {
+        // A failed tunnel only concerns its own client: answer 502 while the handshake is pending;
+        // once the 101 has gone out, the socket carries WebSocket frames and can only be closed.
+        if (!handshake.done) {
+          const code = err.code ?? '';
+          if (dest.upstream.passive !== undefined) dest.upstream.passive.failure(target.health, 'tcp_failure', code || err.message);
+          finish(handshake, 502, NOT_SENT.has(code) ? 'connect' : 'reset');
+        }
+        if (socket.writable && bytesWritten(socket) === 0) socket.end('HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+        else socket.destroy();
+      },
+    );
   }
 
   /** Close every open tunnel. */

@@ -96,7 +96,12 @@ export class RolloutController {
       const engine = RolloutEngine.restore(plan, progress, this.clock.now());
       const live: Live = { engine, reading: this.reading(plan.to), applied: engine.weight() };
       this.rollouts.set(svc.name, live);
-      this.pipeline.note(svc.name, engine.state === 'paused' ? 'rollout_paused' : 'rollout_resumed', RESTART, `restored at step ${engine.step + 1} (${engine.weight()}% to ${plan.to})`);
+      this.pipeline.note(
+        svc.name,
+        engine.state === 'paused' ? 'rollout_paused' : 'rollout_resumed',
+        RESTART,
+        `restored at step ${engine.step + 1} (${engine.weight()}% to ${plan.to})`,
+      );
       this.apply(live, RESTART);
     }
   }

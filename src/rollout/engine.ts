@@ -80,7 +80,10 @@ export class RolloutEngine {
   readonly startedAt: number;
   endedAt: number | undefined;
 
-  constructor(readonly plan: RolloutPlan, now: number) {
+  constructor(
+    readonly plan: RolloutPlan,
+    now: number,
+  ) {
     this.startedAt = now;
     this.enterStep(0, now);
   }

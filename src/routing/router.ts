@@ -78,17 +78,16 @@ export class Router<T> {
 
 function entriesOf<T>(r: RouteSpec<T>): Entry<T>[] {
   const methods = r.methods.length > 0 ? r.methods : null;
-  const headers = r.headers && Object.keys(r.headers).length > 0
-    ? Object.entries(r.headers).map(([k, v]) => [k.toLowerCase(), v.map((s) => s.toLowerCase())] as const)
-    : null;
+  const headers =
+    r.headers && Object.keys(r.headers).length > 0
+      ? Object.entries(r.headers).map(([k, v]) => [k.toLowerCase(), v.map((s) => s.toLowerCase())] as const)
+      : null;
   const paths = r.paths.length > 0 ? r.paths : [''];
   return paths.map((prefix) => ({ target: r.target, prefix, methods, headers }));
 }
 
 function byPrecedence<T>(a: Entry<T>, b: Entry<T>): number {
-  return b.prefix.length - a.prefix.length
-    || (b.headers?.length ?? 0) - (a.headers?.length ?? 0)
-    || (b.methods ? 1 : 0) - (a.methods ? 1 : 0);
+  return b.prefix.length - a.prefix.length || (b.headers?.length ?? 0) - (a.headers?.length ?? 0) || (b.methods ? 1 : 0) - (a.methods ? 1 : 0);
 }
 
 function scan<T>(entries: readonly Entry<T>[], req: RouteRequest): Entry<T> | undefined {

@@ -25,7 +25,7 @@ describe('admin API', () => {
     const text = await res.body.text();
     return { status: res.statusCode, json: text ? JSON.parse(text) : undefined };
   };
-  const colour = async () => (await request(`${sy.proxy}/`).then((r) => r.body.json()) as { upstream: string }).upstream;
+  const colour = async () => ((await request(`${sy.proxy}/`).then((r) => r.body.json())) as { upstream: string }).upstream;
 
   it('GET /status answers pass with the generation and config hash', async () => {
     const { status, json } = await admin('GET', '/status');
@@ -35,7 +35,7 @@ describe('admin API', () => {
     expect(json.details.generation).toBeGreaterThanOrEqual(1);
   });
 
-  it('lists services and upstreams in Kong\'s envelope', async () => {
+  it("lists services and upstreams in Kong's envelope", async () => {
     const services = await admin('GET', '/services');
     expect(services.json.data.map((s: { name: string }) => s.name)).toEqual(['svc']);
     expect((await admin('GET', '/services/svc')).json).toMatchObject({ name: 'svc', host: 'blue', traffic: { blue: 100 } });
@@ -80,14 +80,16 @@ describe('admin API', () => {
     expect(await colour()).toBe('blue');
   });
 
-  it('adds, reweights and removes targets as Kong\'s target API does', async () => {
+  it("adds, reweights and removes targets as Kong's target API does", async () => {
     const extra = await startDemoUpstream('green');
     try {
       const added = await admin('POST', '/upstreams/green/targets', JSON.stringify({ target: extra.address, weight: 0 }));
       expect(added.status).toBe(201);
       expect(added.json.targets).toContainEqual(expect.objectContaining({ target: extra.address, weight: 0, draining: true }));
       expect((await admin('POST', '/upstreams/green/targets', JSON.stringify({ target: extra.address }))).status).toBe(409);
-      expect((await admin('PATCH', `/upstreams/green/targets/${extra.address}`, 'weight=70000', 'application/x-www-form-urlencoded')).json.message).toMatch(/65535/);
+      expect((await admin('PATCH', `/upstreams/green/targets/${extra.address}`, 'weight=70000', 'application/x-www-form-urlencoded')).json.message).toMatch(
+        /65535/,
+      );
       const reweighted = await admin('PATCH', `/upstreams/green/targets/${extra.address}`, 'weight=5', 'application/x-www-form-urlencoded');
       expect(reweighted.json.targets).toContainEqual(expect.objectContaining({ target: extra.address, weight: 5 }));
       const removed = await admin('DELETE', `/upstreams/green/targets/${extra.address}`);

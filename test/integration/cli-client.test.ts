@@ -126,10 +126,29 @@ describe('switchyard client commands', { timeout: 60_000 }, () => {
     open.push(failing);
     const sy = await start(failing.address);
     const load = startLoad(sy.proxy, { concurrency: 4, maxMs: 15_000, maxRequests: 100_000 });
-    const r = await cli('switch', 'svc', 'green', '--steps', '20,100', '--interval', '200ms', '--min-requests', '5', '--failure-threshold', '1', '--wait', '--timeout', '15s', '--admin', sy.admin);
+    const r = await cli(
+      'switch',
+      'svc',
+      'green',
+      '--steps',
+      '20,100',
+      '--interval',
+      '200ms',
+      '--min-requests',
+      '5',
+      '--failure-threshold',
+      '1',
+      '--wait',
+      '--timeout',
+      '15s',
+      '--admin',
+      sy.admin,
+    );
     await load.stop();
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/judged +step 1\/2 +green 20%: fail \(\d+ requests, \d+ errors, error rate 1, p99 [\d.]+ ms\) — error rate 1 above max_error_rate 0.01/);
+    expect(r.stdout).toMatch(
+      /judged +step 1\/2 +green 20%: fail \(\d+ requests, \d+ errors, error rate 1, p99 [\d.]+ ms\) — error rate 1 above max_error_rate 0.01/,
+    );
     expect(r.stdout).toMatch(/rolled_back +step 1\/2 +blue 100% · green 0%/);
     expect(r.stderr).toMatch(/^switchyard: the rollout of svc to green ended rolled_back: 1 failed judgement\(s\)/);
     expect((await rollout(sy)).state).toBe('rolled_back');
@@ -142,9 +161,12 @@ describe('switchyard client commands', { timeout: 60_000 }, () => {
 
     const paused = await cli('rollout', 'pause', 'svc', '--admin', sy.admin);
     expect(paused.code).toBe(0);
-    expect(paused.stdout).toMatch(/^rollout of svc: blue → green, paused, step 1\/2: blue 50% · green 50%\n(.*\n)*  reason: paused by 127\.0\.0\.1$/m);
+    expect(paused.stdout).toMatch(/^rollout of svc: blue → green, paused, step 1\/2: blue 50% · green 50%\n(.*\n)* {2}reason: paused by 127\.0\.0\.1$/m);
     await waitFor(() => /paused +step 1\/2 +blue 50% · green 50% — paused by/.test(waiting.out.stdout), 10_000, 'the pause line');
-    expect((await cli('rollout', 'pause', 'svc', '--admin', sy.admin))).toMatchObject({ code: 1, stderr: expect.stringMatching(/cannot pause a rollout that is paused \[HTTP 409\]/) });
+    expect(await cli('rollout', 'pause', 'svc', '--admin', sy.admin)).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/cannot pause a rollout that is paused \[HTTP 409\]/),
+    });
     expect((await cli('rollout', 'resume', 'svc', '--json', '--admin', sy.admin)).stdout).toMatch(/"state": "running"/);
 
     const aborted = await cli('rollout', 'abort', 'svc', '--admin', sy.admin);
@@ -206,7 +228,9 @@ describe('switchyard client commands', { timeout: 60_000 }, () => {
     const dead = `http://${await deadAddress()}`;
     const r = await cli('status', '--admin', dead);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe(`switchyard: cannot reach the admin API at ${dead} (ECONNREFUSED) — is switchyard running? use --admin URL or -c FILE to say where\n`);
+    expect(r.stderr).toBe(
+      `switchyard: cannot reach the admin API at ${dead} (ECONNREFUSED) — is switchyard running? use --admin URL or -c FILE to say where\n`,
+    );
     expect((await cli('rollback', 'svc', '--admin', dead)).code).toBe(2);
 
     const sy = await start();

@@ -38,7 +38,10 @@ describe('switchyard validate', () => {
   it('prints FILE:LINE:COL message for each problem and exits 1', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'switchyard-'));
     const file = join(dir, 'bad.yaml');
-    await writeFile(file, 'services:\n  - name: s\n    host: nowhere\n    retries: lots\nupstreams:\n  - name: blue\n    targets: [{ target: "a:1", weight: 70000 }]\nbogus: 1\n');
+    await writeFile(
+      file,
+      'services:\n  - name: s\n    host: nowhere\n    retries: lots\nupstreams:\n  - name: blue\n    targets: [{ target: "a:1", weight: 70000 }]\nbogus: 1\n',
+    );
     const { code, stdout } = await cli('validate', file);
     expect(code).toBe(1);
     const lines = stdout.trim().split('\n');

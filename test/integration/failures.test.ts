@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { deadAddress } from '../helpers/dead-address.js';
-import { closeAll, startEchoUpstream, startUpstream, type TestUpstream } from '../helpers/upstreams.js';
+import { closeAll, startEchoUpstream, startUpstream } from '../helpers/upstreams.js';
 import { blueGreenYaml, startSwitchyard, type Running } from '../helpers/switchyard.js';
 
 describe('upstream failures', () => {
@@ -30,10 +30,12 @@ describe('upstream failures', () => {
 
   it('retries on the live target even when the dead one has 20 times its weight', async () => {
     const live = track(await startEchoUpstream('live'));
-    const sy = track(await startSwitchyard(`
+    const sy = track(
+      await startSwitchyard(`
 services: [{ name: s, host: u, routes: [{ paths: ["/"] }] }]
 upstreams: [{ name: u, targets: [{ target: "${await deadAddress()}", weight: 100 }, { target: "${live.address}", weight: 5 }] }]
-`));
+`),
+    );
     for (let i = 0; i < 20; i++) expect(await call(sy)).toEqual({ status: 200, json: expect.anything() });
   });
 
@@ -41,11 +43,13 @@ upstreams: [{ name: u, targets: [{ target: "${await deadAddress()}", weight: 100
     const [a, b] = [track(await startEchoUpstream('a')), track(await startEchoUpstream('b'))];
     const [ha, pa] = a.address.split(':');
     const [, pb] = b.address.split(':');
-    const sy = track(await startSwitchyard(`
+    const sy = track(
+      await startSwitchyard(`
 services:
   - { name: sa, host: "${ha}", port: ${pa}, routes: [{ paths: ["/a"] }] }
   - { name: sb, host: "${ha}", port: ${pb}, routes: [{ paths: ["/b"] }] }
-`));
+`),
+    );
     const who = async (path: string) => ((await (await request(`${sy.proxy}${path}`)).body.json()) as { name: string }).name;
     expect([await who('/a'), await who('/b')]).toEqual(['a', 'b']);
   });
@@ -67,10 +71,12 @@ services:
   });
 
   it('passes an upstream 5xx through and never retries it', async () => {
-    const failing = track(await startUpstream((_req, res) => {
-      res.writeHead(503, { 'content-type': 'application/json' });
-      res.end('{"own":"error"}');
-    }));
+    const failing = track(
+      await startUpstream((_req, res) => {
+        res.writeHead(503, { 'content-type': 'application/json' });
+        res.end('{"own":"error"}');
+      }),
+    );
     const spare = track(await startEchoUpstream('spare'));
     const sy = track(await startSwitchyard(blueGreenYaml({ u: [failing.address, spare.address] })));
     const res = await call(sy);
@@ -80,10 +86,13 @@ services:
 
   it('retries an idempotent request whose connection was reset, but not a POST', async () => {
     let resets = 0;
-    const flaky = track(await startUpstream((req, res) => {
-      if (resets++ === 0) req.socket.destroy(); // first request: cut the connection
-      else res.end(JSON.stringify({ ok: true }));
-    }));
+    const flaky = track(
+      await startUpstream((req, res) => {
+        if (resets++ === 0)
+          req.socket.destroy(); // first request: cut the connection
+        else res.end(JSON.stringify({ ok: true }));
+      }),
+    );
     const sy = track(await startSwitchyard(blueGreenYaml({ u: [flaky.address] })));
     expect(await call(sy, 'GET')).toEqual({ status: 200, json: { ok: true } });
     resets = 0;
@@ -94,10 +103,12 @@ services:
 
   it('answers 503 naming the upstream when it has no target that can take traffic', async () => {
     const up = track(await startEchoUpstream());
-    const sy = track(await startSwitchyard(`
+    const sy = track(
+      await startSwitchyard(`
 services: [{ name: s, host: u, routes: [{ paths: ["/"] }] }]
 upstreams: [{ name: u, targets: [{ target: "${up.address}", weight: 0 }] }]
-`));
+`),
+    );
     const res = await call(sy);
     expect(res).toEqual({ status: 503, json: { message: 'no healthy targets in upstream u' } });
   });

@@ -67,11 +67,13 @@ upstreams:
     // node:http sends Connection as given (undici's client refuses custom tokens).
     const { port } = new URL(sy.proxy);
     const body = await new Promise<string>((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port, path: '/api/c', headers: { connection: 'keep-alive, x-drop', 'x-drop': '1', 'x-keep': '2' } }, (res) => {
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () => resolve(text));
-      }).on('error', reject);
+      http
+        .get({ host: '127.0.0.1', port, path: '/api/c', headers: { connection: 'keep-alive, x-drop', 'x-drop': '1', 'x-keep': '2' } }, (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => resolve(text));
+        })
+        .on('error', reject);
     });
     const seen = JSON.parse(body).headers;
     expect(seen['x-drop']).toBeUndefined();
@@ -103,7 +105,9 @@ upstreams:
 describe('a "/" route with strip_path (Kong\'s default)', () => {
   it('keeps the request path, leading slash included', async () => {
     const up = await startEchoUpstream('root');
-    const sy = await startSwitchyard(`services: [{ name: s, host: u, routes: [{ paths: ["/"] }] }]\nupstreams: [{ name: u, targets: [{ target: "${up.address}" }] }]\n`);
+    const sy = await startSwitchyard(
+      `services: [{ name: s, host: u, routes: [{ paths: ["/"] }] }]\nupstreams: [{ name: u, targets: [{ target: "${up.address}" }] }]\n`,
+    );
     try {
       const res = await request(`${sy.proxy}/foo/bar?x=1`);
       expect(res.statusCode).toBe(200);

@@ -19,9 +19,13 @@ async function controlled(name: string) {
 const yaml = (targets: Record<string, TestUpstream[]>, healthchecks: string, service = '{ name: s, host: u, routes: [{ paths: ["/"] }] }') => `
 services: [${service}]
 upstreams:
-${Object.entries(targets).map(([name, list]) => `  - name: ${name}
+${Object.entries(targets)
+  .map(
+    ([name, list]) => `  - name: ${name}
     targets: [${list.map((t) => `{ target: "${t.address}" }`).join(', ')}]
-    healthchecks: ${healthchecks}`).join('\n')}
+    healthchecks: ${healthchecks}`,
+  )
+  .join('\n')}
 `;
 
 describe('health checks', () => {
@@ -59,7 +63,9 @@ describe('health checks', () => {
 
   it('ejects a target answering 500s after http_failures, and readmits it after healthy.successes', async () => {
     const [a, b] = await ups('a', 'b');
-    const sy = await start(yaml({ u: [a, b] }, '{ active: { http_path: /health, healthy: { interval: 0.1, successes: 2 }, unhealthy: { interval: 0.1, http_failures: 3 } } }'));
+    const sy = await start(
+      yaml({ u: [a, b] }, '{ active: { http_path: /health, healthy: { interval: 0.1, successes: 2 }, unhealthy: { interval: 0.1, http_failures: 3 } } }'),
+    );
     b.state.status = 500;
     await waitFor(async () => (await health(sy))[b.address] === 'UNHEALTHY', 5_000, 'b to be ejected');
     const before = b.hits;
@@ -75,18 +81,28 @@ describe('health checks', () => {
 
   it('judges a Tyk-style probe by its JSON body: 200 with "status": "fail" is a failure', async () => {
     const [a, b] = await ups('a', 'b');
-    const sy = await start(yaml({ u: [a, b] }, '{ active: { http_path: /hello, expect: { json: { status: pass } }, healthy: { interval: 0.1, successes: 1 }, unhealthy: { interval: 0.1, http_failures: 1 } } }'));
+    const sy = await start(
+      yaml(
+        { u: [a, b] },
+        '{ active: { http_path: /hello, expect: { json: { status: pass } }, healthy: { interval: 0.1, successes: 1 }, unhealthy: { interval: 0.1, http_failures: 1 } } }',
+      ),
+    );
     b.state.body = '{"status":"fail","details":{}}';
     await waitFor(async () => (await health(sy))[b.address] === 'UNHEALTHY', 5_000, 'b to be ejected');
     b.state.body = '{"status":"pass"}';
     await waitFor(async () => (await health(sy))[b.address] === 'HEALTHY', 5_000, 'b to come back');
   });
 
-  it('probes another port than the target\'s when active.port is set (Kong\'s status listener)', async () => {
+  it("probes another port than the target's when active.port is set (Kong's status listener)", async () => {
     const [a, status] = await ups('a', 'status');
     status.state.status = 503; // the node is draining: its status listener says so, its proxy port still answers
     const statusPort = status.address.split(':')[1];
-    const sy = await start(yaml({ u: [a] }, `{ active: { http_path: /status/ready, port: ${statusPort}, healthy: { interval: 0.1 }, unhealthy: { interval: 0.1, http_failures: 1 } } }`));
+    const sy = await start(
+      yaml(
+        { u: [a] },
+        `{ active: { http_path: /status/ready, port: ${statusPort}, healthy: { interval: 0.1 }, unhealthy: { interval: 0.1, http_failures: 1 } } }`,
+      ),
+    );
     await waitFor(async () => (await health(sy))[a.address] === 'UNHEALTHY', 5_000, 'a to be ejected by its status port');
     expect(status.hits).toBeGreaterThan(0);
   });
@@ -95,7 +111,13 @@ describe('health checks', () => {
     for (const retries of [5, 0]) {
       const [a, b, c] = await ups('a', 'b', 'c');
       const service = `{ name: s, host: u, retries: ${retries}, routes: [{ paths: ["/"] }] }`;
-      const sy = await start(yaml({ u: [a, b, c] }, '{ active: { type: tcp, healthy: { interval: 0.5 }, unhealthy: { interval: 0.5, tcp_failures: 2 } }, passive: { unhealthy: { tcp_failures: 1 } } }', service));
+      const sy = await start(
+        yaml(
+          { u: [a, b, c] },
+          '{ active: { type: tcp, healthy: { interval: 0.5 }, unhealthy: { interval: 0.5, tcp_failures: 2 } }, passive: { unhealthy: { tcp_failures: 1 } } }',
+          service,
+        ),
+      );
       const load = startLoad(sy.proxy, { concurrency: 8, maxRequests: 20_000, maxMs: 15_000 });
       await load.sentAtLeast(300);
       await c.close();
@@ -122,7 +144,13 @@ describe('health checks', () => {
   it('fails over from green to blue during a split when green has no healthy target', async () => {
     const [blue, green] = await ups('blue', 'green');
     const service = '{ name: s, host: blue, split: { blue: 50, green: 50 }, routes: [{ paths: ["/"] }] }';
-    const sy = await start(yaml({ blue: [blue], green: [green] }, '{ active: { type: tcp, healthy: { interval: 0.1 }, unhealthy: { interval: 0.1, tcp_failures: 1 } }, passive: { unhealthy: { tcp_failures: 1 } } }', service));
+    const sy = await start(
+      yaml(
+        { blue: [blue], green: [green] },
+        '{ active: { type: tcp, healthy: { interval: 0.1 }, unhealthy: { interval: 0.1, tcp_failures: 1 } }, passive: { unhealthy: { tcp_failures: 1 } } }',
+        service,
+      ),
+    );
     const load = startLoad(sy.proxy, { concurrency: 8, maxRequests: 20_000, maxMs: 15_000 });
     await load.sentAtLeast(200);
     await green.close();

@@ -32,7 +32,9 @@ describe('metrics, status and admin security', () => {
     const dead = await deadAddress();
     const sy = await start({}, [dead]);
     await startLoad(sy.proxy, { concurrency: 4, maxRequests: 50 }).done();
-    await request(`${sy.admin}/services/svc`, { method: 'PATCH', body: 'host=green', headers: { 'content-type': 'application/x-www-form-urlencoded' } }).then((r) => r.body.dump());
+    await request(`${sy.admin}/services/svc`, { method: 'PATCH', body: 'host=green', headers: { 'content-type': 'application/x-www-form-urlencoded' } }).then(
+      (r) => r.body.dump(),
+    );
     await startLoad(sy.proxy, { concurrency: 4, maxRequests: 20 }).done();
     const text = await metrics(sy);
     const blue = demos[0].address;
@@ -59,7 +61,8 @@ upstreams: [{ name: blue, targets: [{ target: "127.0.0.1:1" }] }, { name: green,
     open.push(sy);
     await request(`${sy.proxy}/elsewhere`).then((r) => r.body.dump());
     await request(`${sy.admin}/services/svc/rollout`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ to: 'green', steps: [10, 100], interval: '60ms', max_inconclusive: 1 }),
     }).then((r) => r.body.dump());
     let text = '';
@@ -84,7 +87,12 @@ upstreams: [{ name: blue, targets: [{ target: "127.0.0.1:1" }] }, { name: green,
   it('requires the bearer token on every admin call when one is set', async () => {
     const sy = await startSwitchyard('admin:\n  listen: "127.0.0.1:0"\n  token: ${TOKEN}\nproxy:\n  listen: ["127.0.0.1:0"]\n', { TOKEN: 's3cret' });
     open.push(sy);
-    for (const [path, auth] of [['/status', undefined], ['/metrics', 'Bearer wrong'], ['/services', 's3cret'], ['/config', 'Bearer s3cret2']] as const) {
+    for (const [path, auth] of [
+      ['/status', undefined],
+      ['/metrics', 'Bearer wrong'],
+      ['/services', 's3cret'],
+      ['/config', 'Bearer s3cret2'],
+    ] as const) {
       const res = await request(`${sy.admin}${path}`, { headers: auth ? { authorization: auth } : {} });
       expect(res.statusCode).toBe(401);
       expect(((await res.body.json()) as { message: string }).message).toMatch(/Authorization: Bearer/);
@@ -102,7 +110,12 @@ upstreams: [{ name: blue, targets: [{ target: "127.0.0.1:1" }] }, { name: green,
 
   it('logs every admin change with what changed and who asked, and no line per proxied request', async () => {
     const lines: Record<string, unknown>[] = [];
-    const sink = new Writable({ write(chunk, _enc, done) { lines.push(JSON.parse(String(chunk))); done(); } });
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(JSON.parse(String(chunk)));
+        done();
+      },
+    });
     demos = await Promise.all([startDemoUpstream('blue'), startDemoUpstream('green')]);
     const text = `proxy: { listen: ["127.0.0.1:0"] }\nadmin: { listen: "127.0.0.1:0" }\n${blueGreenYaml({ blue: [demos[0].address], green: [demos[1].address] })}`;
     const parsed = parseConfig(text, 't.yaml');
@@ -112,7 +125,11 @@ upstreams: [{ name: blue, targets: [{ target: "127.0.0.1:1" }] }, { name: green,
     const before = lines.length;
     await startLoad(`http://${app.proxyAddresses[0]}`, { concurrency: 4, maxRequests: 100 }).done();
     expect(lines.length).toBe(before);
-    await request(`http://${app.adminAddress}/services/svc`, { method: 'PATCH', body: '{"host":"green"}', headers: { 'content-type': 'application/json' } }).then((r) => r.body.dump());
+    await request(`http://${app.adminAddress}/services/svc`, {
+      method: 'PATCH',
+      body: '{"host":"green"}',
+      headers: { 'content-type': 'application/json' },
+    }).then((r) => r.body.dump());
     const change = lines.find((l) => l.msg === 'service switch');
     expect(change).toMatchObject({ service: 'svc', by: '127.0.0.1', detail: '{"host":"green"}', traffic: { green: 100 } });
   });

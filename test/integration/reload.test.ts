@@ -48,7 +48,8 @@ describe('hot reload and durable state', () => {
 
   const text = (host = 'blue', extra = '') => configText(demos[0].address, demos[1].address, host, extra);
   /** The file after a switch: the service also says where a rollback goes. */
-  const withPrevious = (t: string, previous: string) => t.replace('    routes: [{ paths: ["/"] }]\n', `    routes: [{ paths: ["/"] }]\n    previous_host: ${previous}\n`);
+  const withPrevious = (t: string, previous: string) =>
+    t.replace('    routes: [{ paths: ["/"] }]\n', `    routes: [{ paths: ["/"] }]\n    previous_host: ${previous}\n`);
   const start = async (statePath?: string) => {
     const app = await App.start({ configPath: file, statePath });
     apps.push(app);
@@ -260,17 +261,26 @@ describe('hot reload and durable state', () => {
       release = () => res.end('{"upstream":"slow"}');
     });
     try {
-      await writeFile(file, text().replace(`{ target: "${demos[0].address}" }`, `{ target: "${demos[0].address}" }, { target: "${slow.address}", weight: 1 }`).replace('host: blue', 'host: green'));
+      await writeFile(
+        file,
+        text()
+          .replace(`{ target: "${demos[0].address}" }`, `{ target: "${demos[0].address}" }, { target: "${slow.address}", weight: 1 }`)
+          .replace('host: blue', 'host: green'),
+      );
       const app = await start();
       await admin(app, 'POST', `/upstreams/green/targets/${demos[1].address}/unhealthy`);
       await admin(app, 'PATCH', '/services/svc', JSON.stringify({ host: 'blue' }));
       await waitFor(async () => (await readFile(file, 'utf8')).includes('host: blue'), 5_000, 'the write-back');
       // Send requests until one is held by the slow target.
       const inflight: Promise<{ statusCode: number; body: { text(): Promise<string> } }>[] = [];
-      await waitFor(() => {
-        inflight.push(request(`http://${app.proxyAddresses[0]}/`));
-        return slow.hits > 0;
-      }, 5_000, 'a request at the slow target');
+      await waitFor(
+        () => {
+          inflight.push(request(`http://${app.proxyAddresses[0]}/`));
+          return slow.hits > 0;
+        },
+        5_000,
+        'a request at the slow target',
+      );
       const edited = (await readFile(file, 'utf8'))
         .replace(new RegExp(`,\\s*\\{\\s*target: "${slow.address}", weight: 1\\s*\\}`), '')
         .replace('# switchyard', '# edited: switchyard');
@@ -324,12 +334,16 @@ describe('hot reload and durable state', () => {
     await writeFile(file, (await readFile(file, 'utf8')).replace('host: green', 'host: blue'));
     await waitFor(async () => (await colour(app)) === 'blue', 5_000, 'the hand edit to apply');
     const history = (await admin(app, 'GET', '/services/svc/history')).json!.data as Json[];
-    expect(history.map((h) => [h.event, h.via])).toEqual([['switch', 'admin'], ['targets', 'admin'], ['config', 'file']]);
+    expect(history.map((h) => [h.event, h.via])).toEqual([
+      ['switch', 'admin'],
+      ['targets', 'admin'],
+      ['config', 'file'],
+    ]);
     expect(history[1].detail).toBe('added 127.0.0.1:9 (weight 0)');
     expect(history[2].by).toBe(file);
   });
 
-  it('keeps a change to a service written with Kong\'s url shorthand in the state file, leaving the file as written', async () => {
+  it("keeps a change to a service written with Kong's url shorthand in the state file, leaving the file as written", async () => {
     const second = '  - name: other\n    url: http://blue   # shorthand\n    routes: [{ paths: ["/other"] }]\n';
     const written = text('blue', second);
     await writeFile(file, written);
@@ -346,7 +360,15 @@ describe('hot reload and durable state', () => {
     await writeFile(file, text());
     await writeFile(`${file}.state.json`, '{ not json');
     const lines: Json[] = [];
-    const log = pino({ level: 'info' }, new Writable({ write(chunk, _enc, done) { lines.push(JSON.parse(String(chunk))); done(); } }));
+    const log = pino(
+      { level: 'info' },
+      new Writable({
+        write(chunk, _enc, done) {
+          lines.push(JSON.parse(String(chunk)));
+          done();
+        },
+      }),
+    );
     const app = await App.start({ configPath: file, log });
     apps.push(app);
     expect(await colour(app)).toBe('blue');

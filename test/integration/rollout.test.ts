@@ -47,7 +47,11 @@ describe('gradual rollouts', () => {
     const result = await load.stop();
     expect(failures(result)).toBe(0);
     const done = await rollout(sy);
-    expect(decided(done.judgements).map((j: Json) => [j.weight, j.verdict])).toEqual([[10, 'pass'], [25, 'pass'], [50, 'pass']]);
+    expect(decided(done.judgements).map((j: Json) => [j.weight, j.verdict])).toEqual([
+      [10, 'pass'],
+      [25, 'pass'],
+      [50, 'pass'],
+    ]);
     expect((await admin(sy, 'GET', '/services/svc')).json).toMatchObject({ host: 'green', traffic: { green: 100 } });
     const events = (await admin(sy, 'GET', '/services/svc/history')).json.data.map((h: Json) => h.event);
     expect(events.filter((e: string) => e !== 'rollout_judgement')).toEqual(['rollout_started', 'rollout_step', 'rollout_step', 'rollout_succeeded']);

@@ -17,9 +17,7 @@ describe('instant switch under load', () => {
   let sy: Running;
 
   beforeAll(async () => {
-    upstreams = await Promise.all([
-      startDemoUpstream('blue'), startDemoUpstream('blue'), startDemoUpstream('green'), startDemoUpstream('green'),
-    ]);
+    upstreams = await Promise.all([startDemoUpstream('blue'), startDemoUpstream('blue'), startDemoUpstream('green'), startDemoUpstream('green')]);
     const [b1, b2, g1, g2] = upstreams.map((u) => u.address);
     sy = await startSwitchyard(blueGreenYaml({ blue: [b1, b2], green: [g1, g2] }));
   });
@@ -60,8 +58,10 @@ describe('instant switch under load', () => {
       await waitForSamples(300);
       const calledAt = performance.now();
       const res = await admin.request({
-        path: '/services/svc', method: 'PATCH',
-        headers: { 'content-type': 'application/json' }, body: JSON.stringify({ host: colour }),
+        path: '/services/svc',
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ host: colour }),
       });
       expect(res.statusCode).toBe(200);
       await res.body.dump();

@@ -10,7 +10,9 @@ import { blueGreenYaml, startSwitchyard, type Running } from '../helpers/switchy
 function upgrade(port: string, path: string): Promise<Socket | number> {
   return new Promise((resolve, reject) => {
     const req = http.request({
-      host: '127.0.0.1', port, path,
+      host: '127.0.0.1',
+      port,
+      path,
       headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' },
     });
     req.on('upgrade', (_res, s: Socket) => resolve(s));
@@ -74,7 +76,10 @@ describe('WebSocket upgrades', () => {
   it('counts upgrades like requests and ejects a target whose connect fails (passive health), then fails over', async () => {
     const dead = await deadAddress();
     const passive = { passive: { unhealthy: { tcp_failures: 1 } } };
-    const yaml = blueGreenYaml({ w: [dead, up.address] }, { routes: [{ paths: ['/'], strip_path: false }] }).replace('"targets":', `"healthchecks":${JSON.stringify(passive)},"targets":`);
+    const yaml = blueGreenYaml({ w: [dead, up.address] }, { routes: [{ paths: ['/'], strip_path: false }] }).replace(
+      '"targets":',
+      `"healthchecks":${JSON.stringify(passive)},"targets":`,
+    );
     const sy2 = await startSwitchyard(yaml);
     try {
       const { port } = new URL(sy2.proxy);

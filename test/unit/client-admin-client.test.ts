@@ -18,7 +18,15 @@ async function fakeAdmin(status: number, body: string, contentType = 'applicatio
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url, seen, close: () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }) };
+  return {
+    url,
+    seen,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
 }
 
 describe('AdminClient', () => {
@@ -44,7 +52,9 @@ describe('AdminClient', () => {
   it('turns an error status into AdminHttpError with the server message', async () => {
     const admin = await fakeAdmin(400, '{"message":"unknown upstream \\"purple\\"","name":"schema violation","fields":{"host":"unknown upstream"}}');
     open.push(admin);
-    const err = await client(admin.url).get('/x').catch((e: unknown) => e);
+    const err = await client(admin.url)
+      .get('/x')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AdminHttpError);
     expect(err).toMatchObject({ status: 400, message: 'unknown upstream "purple"', body: { name: 'schema violation' } });
   });
@@ -61,14 +71,18 @@ describe('AdminClient', () => {
   it('tells another server from the admin API by the shape of its answer', async () => {
     const proxy = await fakeAdmin(200, '{"upstream":"blue"}');
     open.push(proxy);
-    const err = await client(proxy.url).get('/status', { shape: (b) => typeof (b as { status?: unknown }).status === 'string' }).catch((e: unknown) => e);
+    const err = await client(proxy.url)
+      .get('/status', { shape: (b) => typeof (b as { status?: unknown }).status === 'string' })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AdminUnreachableError);
     expect((err as AdminUnreachableError).message).toBe(`cannot reach the admin API at ${proxy.url} (the answer to GET /status is not the admin API's)`);
   });
 
   it('names the URL and the reason when nothing answers', async () => {
     const url = `http://${await deadAddress()}`;
-    const err = await client(url).get('/status').catch((e: unknown) => e);
+    const err = await client(url)
+      .get('/status')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AdminUnreachableError);
     expect(err).toMatchObject({ url, reason: 'ECONNREFUSED', message: `cannot reach the admin API at ${url} (ECONNREFUSED)` });
   });

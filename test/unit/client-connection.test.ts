@@ -47,7 +47,9 @@ describe('where the admin API is', () => {
     expect((await resolveEndpoint({ config: await configFile('services: []\n') }, {})).url).toBe('http://127.0.0.1:8001');
     await expect(resolveEndpoint({ config: '/nonexistent/sy.yaml' }, {})).rejects.toThrow(/cannot read the config \/nonexistent\/sy.yaml/);
     await expect(resolveEndpoint({ config: await configFile('admin: { listen: [\n') }, {})).rejects.toThrow(/not valid YAML/);
-    await expect(resolveEndpoint({ config: await configFile('admin:\n  listen: ${NOPE}\n') }, {})).rejects.toThrow(/admin.listen: environment variable NOPE is not set/);
+    await expect(resolveEndpoint({ config: await configFile('admin:\n  listen: ${NOPE}\n') }, {})).rejects.toThrow(
+      /admin.listen: environment variable NOPE is not set/,
+    );
     await expect(resolveEndpoint({ config: await configFile('admin:\n  listen: nowhere\n') }, {})).rejects.toThrow(/admin.listen "nowhere" is not HOST:PORT/);
   });
 });

@@ -13,7 +13,12 @@ describe('rollout formatting', () => {
   });
 
   it.each([
-    [200, '200ms'], [1500, '1.5s'], [30_000, '30s'], [90_000, '1m30s'], [3_600_000, '1h'], [3_660_000, '1h1m'],
+    [200, '200ms'],
+    [1500, '1.5s'],
+    [30_000, '30s'],
+    [90_000, '1m30s'],
+    [3_600_000, '1h'],
+    [3_660_000, '1h1m'],
   ])('%i ms is "%s"', (ms, text) => {
     expect(formatDuration(ms)).toBe(text);
   });
@@ -27,11 +32,27 @@ describe('rollout formatting', () => {
   });
 
   it('gives each judgement its figures and reason', () => {
-    const j = { at: '2025-01-01T00:00:30.000Z', step: 1, weight: 10, verdict: 'fail' as const, requests: 52, errors: 3, error_rate: 0.057692, p99_ms: 12.345678, reason: 'error rate 0.0577 above max_error_rate 0.01' };
-    expect(judgementLine(j, view())).toBe('judged      step 1/4  green 10%: fail (52 requests, 3 errors, error rate 0.0577, p99 12.3457 ms) — error rate 0.0577 above max_error_rate 0.01');
-    expect(judgementLine({ ...j, requests: 0, errors: 0, error_rate: 0, p99_ms: null, verdict: 'inconclusive', reason: 'r' }, view())).toMatch(/inconclusive \(0 requests, 0 errors, error rate 0, p99 -\) — r$/);
+    const j = {
+      at: '2025-01-01T00:00:30.000Z',
+      step: 1,
+      weight: 10,
+      verdict: 'fail' as const,
+      requests: 52,
+      errors: 3,
+      error_rate: 0.057692,
+      p99_ms: 12.345678,
+      reason: 'error rate 0.0577 above max_error_rate 0.01',
+    };
+    expect(judgementLine(j, view())).toBe(
+      'judged      step 1/4  green 10%: fail (52 requests, 3 errors, error rate 0.0577, p99 12.3457 ms) — error rate 0.0577 above max_error_rate 0.01',
+    );
+    expect(judgementLine({ ...j, requests: 0, errors: 0, error_rate: 0, p99_ms: null, verdict: 'inconclusive', reason: 'r' }, view())).toMatch(
+      /inconclusive \(0 requests, 0 errors, error rate 0, p99 -\) — r$/,
+    );
     const report = rolloutReport(view({ judgements: [j] }));
-    expect(report).toMatch(/^rollout of svc: blue → green, running, step 2\/4: blue 75% · green 25%\n  steps 10, 25, 50, 100% every 30s; /);
-    expect(report).toMatch(/^AT +STEP +WEIGHT +VERDICT +REQUESTS +ERRORS +ERROR RATE +P99 MS +REASON\n2025-01-01T00:00:30.000Z +1 +10% +fail +52 +3 +0.0577 +12.3457 +error rate/m);
+    expect(report).toMatch(/^rollout of svc: blue → green, running, step 2\/4: blue 75% · green 25%\n {2}steps 10, 25, 50, 100% every 30s; /);
+    expect(report).toMatch(
+      /^AT +STEP +WEIGHT +VERDICT +REQUESTS +ERRORS +ERROR RATE +P99 MS +REASON\n2025-01-01T00:00:30.000Z +1 +10% +fail +52 +3 +0.0577 +12.3457 +error rate/m,
+    );
   });
 });

@@ -9,12 +9,30 @@ describe('switch flags', () => {
 
   it('builds the rollout request, numbers as numbers, leaving out what was not given', () => {
     expect(rolloutBody('green', { steps: '10,25,50,100', interval: '30s' })).toEqual({ to: 'green', steps: [10, 25, 50, 100], interval: '30s' });
-    expect(rolloutBody('green', {
-      interval: '200ms', 'max-error-rate': '0.05', 'max-p99-ms': '250', 'min-requests': '0', 'failure-threshold': '3',
-      'on-failure': 'pause', gate: 'manual', 'max-inconclusive': '4', 'on-restart': 'pause', force: true, wait: true,
-    })).toEqual({
-      to: 'green', interval: '200ms', analysis: { max_error_rate: 0.05, max_p99_ms: 250, min_requests: 0 },
-      failure_threshold: 3, on_failure: 'pause', gate: 'manual', max_inconclusive: 4, on_restart: 'pause', force: true,
+    expect(
+      rolloutBody('green', {
+        interval: '200ms',
+        'max-error-rate': '0.05',
+        'max-p99-ms': '250',
+        'min-requests': '0',
+        'failure-threshold': '3',
+        'on-failure': 'pause',
+        gate: 'manual',
+        'max-inconclusive': '4',
+        'on-restart': 'pause',
+        force: true,
+        wait: true,
+      }),
+    ).toEqual({
+      to: 'green',
+      interval: '200ms',
+      analysis: { max_error_rate: 0.05, max_p99_ms: 250, min_requests: 0 },
+      failure_threshold: 3,
+      on_failure: 'pause',
+      gate: 'manual',
+      max_inconclusive: 4,
+      on_restart: 'pause',
+      force: true,
     });
   });
 

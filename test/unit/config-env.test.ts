@@ -26,7 +26,13 @@ describe('expandString', () => {
 
   it.each([
     ['${MISSING}', ['environment variable MISSING is not set (write ${MISSING:-default} to give a default)']],
-    ['${A}${B}', ['environment variable A is not set (write ${A:-default} to give a default)', 'environment variable B is not set (write ${B:-default} to give a default)']],
+    [
+      '${A}${B}',
+      [
+        'environment variable A is not set (write ${A:-default} to give a default)',
+        'environment variable B is not set (write ${B:-default} to give a default)',
+      ],
+    ],
     ['${1X}', ['invalid variable reference "${1X}" (expected ${NAME} or ${NAME:-default})']],
     ['${}', ['invalid variable reference "${}" (expected ${NAME} or ${NAME:-default})']],
     ['${A:-${B}}', ['invalid variable reference "${A:-${B}" (expected ${NAME} or ${NAME:-default})']],
@@ -65,9 +71,7 @@ describe('expansion in a config', () => {
 
   it('keeps a quoted scalar a string', () => {
     const result = parseConfig(yaml('services:', '  - { name: s, host: h, port: "${PORT}" }'), 'c.yaml', { PORT: '8080' });
-    expect(result.ok ? [] : result.errors.map(formatDiagnostic)).toEqual([
-      'c.yaml:2:31 services[0].port: expected an integer from 1 to 65535, got "8080"',
-    ]);
+    expect(result.ok ? [] : result.errors.map(formatDiagnostic)).toEqual(['c.yaml:2:31 services[0].port: expected an integer from 1 to 65535, got "8080"']);
     const config = load(yaml('admin:', '  token: "${TOKEN}"'), { TOKEN: '12345' });
     expect(config.admin.token).toBe('12345');
   });
@@ -77,10 +81,10 @@ describe('expansion in a config', () => {
   });
 
   it('expands inside block scalars and lists', () => {
-    const config = load(
-      yaml('admin:', '  token: |-', '    ${TOKEN}', 'proxy:', '  listen:', '    - ${BIND:-127.0.0.1}:${PORT}', '    - "[::1]:${PORT}"'),
-      { TOKEN: 'multi', PORT: '0' },
-    );
+    const config = load(yaml('admin:', '  token: |-', '    ${TOKEN}', 'proxy:', '  listen:', '    - ${BIND:-127.0.0.1}:${PORT}', '    - "[::1]:${PORT}"'), {
+      TOKEN: 'multi',
+      PORT: '0',
+    });
     expect(config.admin.token).toBe('multi');
     expect(config.proxy.listen).toEqual(['127.0.0.1:0', '[::1]:0']);
   });
@@ -92,9 +96,7 @@ describe('expansion in a config', () => {
 
   it('does not expand keys or comments', () => {
     const result = parseConfig(yaml('# ${NOT_SET}', 'admin:', '  ${KEY}: x'), 'c.yaml', { KEY: 'token' });
-    expect(result.ok ? [] : result.errors.map(formatDiagnostic)).toEqual([
-      'c.yaml:3:3 admin: unknown key "${KEY}" (allowed: listen, token)',
-    ]);
+    expect(result.ok ? [] : result.errors.map(formatDiagnostic)).toEqual(['c.yaml:3:3 admin: unknown key "${KEY}" (allowed: listen, token)']);
   });
 
   it('drops an admin token that expands to empty: no token, not the empty token', () => {

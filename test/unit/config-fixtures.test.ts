@@ -80,10 +80,7 @@ describe('a decK dump full of Kong fields', () => {
     const config = loaded(result);
     expect(config.services[0]).toMatchObject({ name: 'example-service', host: 'blue', path: '/anything' });
     expect(config.services[0].routes[0]).toMatchObject({ hosts: ['example.domain.com'], methods: ['GET', 'POST'] });
-    expect(config.upstreams.map((u) => u.targets)).toEqual([
-      [{ target: '192.168.34.15:80', weight: 100 }],
-      [{ target: '192.168.34.17:80', weight: 100 }],
-    ]);
+    expect(config.upstreams.map((u) => u.targets)).toEqual([[{ target: '192.168.34.15:80', weight: 100 }], [{ target: '192.168.34.17:80', weight: 100 }]]);
     const text = result.warnings.map((w) => `${w.line}:${w.col} ${w.message.replace(/ \(switchyard uses: .*\)$/, '')}`);
     expect(text).toEqual([
       '6:3 services[0]: ignoring unknown keys "enabled", "id", "tags"',

@@ -34,7 +34,14 @@ describe('config overlay', () => {
     });
     expect(diffOverlay(before, after)).toEqual({
       services: { svc: { split: { blue: 75, green: 25 } } },
-      upstreams: { green: { targets: [{ target: 'b:1', weight: 100 }, { target: 'c:1', weight: 0 }] } },
+      upstreams: {
+        green: {
+          targets: [
+            { target: 'b:1', weight: 100 },
+            { target: 'c:1', weight: 0 },
+          ],
+        },
+      },
     });
     const back = editConfig(after, (d) => void delete d.services[0].split);
     expect(diffOverlay(after, back).services).toEqual({ svc: { split: null } });

@@ -149,12 +149,7 @@ describe('normalisation', () => {
         '      - target: "[fe80::1]:9000"',
       ),
     );
-    expect(config.upstreams[0].targets.map((t) => t.target)).toEqual([
-      'backend:8000',
-      'backend:81',
-      '[::1]:8000',
-      '[fe80::1]:9000',
-    ]);
+    expect(config.upstreams[0].targets.map((t) => t.target)).toEqual(['backend:8000', 'backend:81', '[::1]:8000', '[fe80::1]:9000']);
   });
 
   it('brackets a bare IPv6 service host so host:port is an address', () => {
@@ -226,11 +221,7 @@ describe('shape errors point at the offending node', () => {
       yaml('services: []', 'foo: 1'),
       ['c.yaml:2:1 unknown key "foo" (allowed: proxy, admin, metrics, log, services, upstreams, _format_version)'],
     ],
-    [
-      'unknown key in our own section',
-      yaml('admin:', '  listen: 127.0.0.1:1', '  tokn: x'),
-      ['c.yaml:3:3 admin: unknown key "tokn" (allowed: listen, token)'],
-    ],
+    ['unknown key in our own section', yaml('admin:', '  listen: 127.0.0.1:1', '  tokn: x'), ['c.yaml:3:3 admin: unknown key "tokn" (allowed: listen, token)']],
     [
       'a weight that is not an integer',
       yaml('upstreams:', '  - name: u', '    targets:', '      - target: a:1', '        weight: "abc"'),
@@ -246,31 +237,15 @@ describe('shape errors point at the offending node', () => {
       yaml('services:', '  - name: s', '    host:'),
       ['c.yaml:3:5 services[0].host: expected an upstream name, a hostname or an IP address, got null'],
     ],
-    [
-      'a list where a mapping belongs',
-      yaml('proxy: [a]'),
-      ['c.yaml:1:8 proxy: expected a mapping, got a list'],
-    ],
-    [
-      'a top level that is not a mapping',
-      yaml('- a', '- b'),
-      ['c.yaml:1:1 expected a mapping, got a list'],
-    ],
-    [
-      'an empty listen list',
-      yaml('proxy:', '  listen: []'),
-      ['c.yaml:2:11 proxy.listen: expected a list with at least 1 entry, got an empty list'],
-    ],
+    ['a list where a mapping belongs', yaml('proxy: [a]'), ['c.yaml:1:8 proxy: expected a mapping, got a list']],
+    ['a top level that is not a mapping', yaml('- a', '- b'), ['c.yaml:1:1 expected a mapping, got a list']],
+    ['an empty listen list', yaml('proxy:', '  listen: []'), ['c.yaml:2:11 proxy.listen: expected a list with at least 1 entry, got an empty list']],
     [
       'a listen address without a port',
       yaml('proxy:', '  listen:', '    - 127.0.0.1:8000', '    - localhost'),
       ['c.yaml:4:7 proxy.listen[1]: expected an address "HOST:PORT" such as "127.0.0.1:8000" or "[::1]:8000", got "localhost"'],
     ],
-    [
-      'a listen port out of range',
-      yaml('admin:', '  listen: 127.0.0.1:70000'),
-      ['c.yaml:2:11 admin.listen: expected a port from 0 to 65535, got 70000'],
-    ],
+    ['a listen port out of range', yaml('admin:', '  listen: 127.0.0.1:70000'), ['c.yaml:2:11 admin.listen: expected a port from 0 to 65535, got 70000']],
     [
       'a target with a bad port',
       yaml('upstreams:', '  - name: u', '    targets: [{ target: "a:0" }, { target: "a b" }]'),
@@ -403,9 +378,7 @@ describe('shape errors point at the offending node', () => {
   });
 
   it('reports every error of a file at once, in file order', () => {
-    const result = errors(
-      yaml('upstreams:', '  - name: u', '    targets: [{ target: a, weight: -1 }]', 'foo: 1', 'services:', '  - host: h'),
-    );
+    const result = errors(yaml('upstreams:', '  - name: u', '    targets: [{ target: a, weight: -1 }]', 'foo: 1', 'services:', '  - host: h'));
     expect(result).toEqual([
       'c.yaml:3:36 upstreams[0].targets[0].weight: expected an integer from 0 to 65535, got -1',
       'c.yaml:4:1 unknown key "foo" (allowed: proxy, admin, metrics, log, services, upstreams, _format_version)',
@@ -414,23 +387,10 @@ describe('shape errors point at the offending node', () => {
   });
 
   it('follows aliases and merge keys', () => {
-    const text = yaml(
-      'x-checks: &checks { active: { http_path: /ready } }',
-      'upstreams:',
-      '  - name: u',
-      '    healthchecks: *checks',
-    );
+    const text = yaml('x-checks: &checks { active: { http_path: /ready } }', 'upstreams:', '  - name: u', '    healthchecks: *checks');
     // x-checks is itself an unknown top-level key; the alias still resolves.
-    expect(errors(text)).toEqual([
-      'c.yaml:1:1 unknown key "x-checks" (allowed: proxy, admin, metrics, log, services, upstreams, _format_version)',
-    ]);
-    const merged = load(
-      yaml(
-        'upstreams:',
-        '  - &base { name: a, healthchecks: { active: { http_path: /ready } } }',
-        '  - { <<: *base, name: b }',
-      ),
-    );
+    expect(errors(text)).toEqual(['c.yaml:1:1 unknown key "x-checks" (allowed: proxy, admin, metrics, log, services, upstreams, _format_version)']);
+    const merged = load(yaml('upstreams:', '  - &base { name: a, healthchecks: { active: { http_path: /ready } } }', '  - { <<: *base, name: b }'));
     expect(merged.upstreams[1].healthchecks.active.http_path).toBe('/ready');
   });
 });

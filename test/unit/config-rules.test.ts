@@ -34,16 +34,20 @@ describe('rules across entities', () => {
       '    host: h',
       '    routes: [{ name: r, paths: [/b] }, { paths: [/d] }]',
     );
-    expect(check(text).errors).toEqual([
-      'c.yaml:7:22 services[1].routes[0].name: duplicate route name "r" (first at services[0].routes[0])',
-    ]);
+    expect(check(text).errors).toEqual(['c.yaml:7:22 services[1].routes[0].name: duplicate route name "r" (first at services[0].routes[0])']);
   });
 
   it('requires unique targets in an upstream, after adding the default port', () => {
-    const text = yaml('upstreams:', '  - name: u', '    targets:', '      - target: a', '      - target: a:8000', '  - name: v', '    targets: [{ target: a }]');
-    expect(check(text).errors).toEqual([
-      'c.yaml:5:17 upstreams[0].targets[1].target: duplicate target "a:8000" (first at upstreams[0].targets[0])',
-    ]);
+    const text = yaml(
+      'upstreams:',
+      '  - name: u',
+      '    targets:',
+      '      - target: a',
+      '      - target: a:8000',
+      '  - name: v',
+      '    targets: [{ target: a }]',
+    );
+    expect(check(text).errors).toEqual(['c.yaml:5:17 upstreams[0].targets[1].target: duplicate target "a:8000" (first at upstreams[0].targets[0])']);
   });
 
   it('requires every upstream in a split to exist, at its key', () => {
@@ -56,16 +60,12 @@ describe('rules across entities', () => {
       '      gren: 10',
       'upstreams: [{ name: blue }, { name: green }]',
     );
-    expect(check(text).errors).toEqual([
-      'c.yaml:6:7 services[0].split: unknown upstream "gren" (declared upstreams: blue, green)',
-    ]);
+    expect(check(text).errors).toEqual(['c.yaml:6:7 services[0].split: unknown upstream "gren" (declared upstreams: blue, green)']);
   });
 
   it('requires every upstream in an override to exist', () => {
     const text = yaml('services:', '  - name: s', '    host: h', '    overrides: [{ header: x, value: v, upstream: green }]');
-    expect(check(text).errors).toEqual([
-      'c.yaml:4:50 services[0].overrides[0].upstream: unknown upstream "green" (declared upstreams: none)',
-    ]);
+    expect(check(text).errors).toEqual(['c.yaml:4:50 services[0].overrides[0].upstream: unknown upstream "green" (declared upstreams: none)']);
   });
 
   it('accepts a plain host that is not an upstream', () => {
@@ -94,7 +94,8 @@ describe('rules across entities', () => {
 
   it('requires a rollout to go from an upstream host to another declared upstream', () => {
     const base = ['upstreams: [{ name: blue }, { name: green }]', 'services:'];
-    const rollout = (host: string, to: string) => check(yaml(...base, `  - { name: s, host: ${host}, rollout: { to: ${to}, steps: [10, 100], interval: 1000 } }`)).errors;
+    const rollout = (host: string, to: string) =>
+      check(yaml(...base, `  - { name: s, host: ${host}, rollout: { to: ${to}, steps: [10, 100], interval: 1000 } }`)).errors;
     expect(rollout('blue', 'green')).toEqual([]);
     expect(rollout('blue', 'greem')).toEqual([expect.stringMatching(/rollout\.to: unknown upstream "greem" \(declared upstreams: blue, green\)/)]);
     expect(rollout('blue', 'blue')).toEqual([expect.stringMatching(/already the service's host/)]);

@@ -1,22 +1,6 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import {
-  formatPath,
-  type Infer,
-  issueText,
-  type Schema,
-  validate,
-} from '../../src/config/schema/dsl.js';
-import {
-  array,
-  boolean,
-  enumOf,
-  exactlyOne,
-  integer,
-  number,
-  record,
-  string,
-  union,
-} from '../../src/config/schema/kinds.js';
+import { formatPath, type Infer, issueText, type Schema, validate } from '../../src/config/schema/dsl.js';
+import { array, boolean, enumOf, exactlyOne, integer, number, record, string, union } from '../../src/config/schema/kinds.js';
 import { object } from '../../src/config/schema/object.js';
 
 /** Every issue of validating `value`, as text. */
@@ -65,16 +49,11 @@ describe('scalars', () => {
 
 describe('array and record', () => {
   it('checks every item and reports each with its index', () => {
-    expect(messages(array(integer()), [1, 'x', 2, 'y'])).toEqual([
-      '[1]: expected an integer, got "x"',
-      '[3]: expected an integer, got "y"',
-    ]);
+    expect(messages(array(integer()), [1, 'x', 2, 'y'])).toEqual(['[1]: expected an integer, got "x"', '[3]: expected an integer, got "y"']);
   });
 
   it('enforces minItems', () => {
-    expect(messages(array(string(), { minItems: 1 }), [])).toEqual([
-      'expected a list with at least 1 entry, got an empty list',
-    ]);
+    expect(messages(array(string(), { minItems: 1 }), [])).toEqual(['expected a list with at least 1 entry, got an empty list']);
     expect(messages(array(string()), 'a')).toEqual(['expected a list, got "a"']);
   });
 
@@ -168,7 +147,12 @@ describe('object', () => {
   });
 
   it('maps values after validation', () => {
-    const lower = object({ host: string().map((h) => h.toLowerCase()), token: string().map((t) => t || undefined).optional() });
+    const lower = object({
+      host: string().map((h) => h.toLowerCase()),
+      token: string()
+        .map((t) => t || undefined)
+        .optional(),
+    });
     expect(validate(lower, { host: 'A.B', token: '' }).value).toEqual({ host: 'a.b' });
   });
 

@@ -11,9 +11,26 @@ const asMap = (flat: string[]) => {
 describe('upstreamRequestHeaders', () => {
   it('drops hop-by-hop headers and those named in Connection, and sets X-Forwarded-*', () => {
     const raw = [
-      'Host', 'example.com:8000', 'Connection', 'keep-alive, X-Secret', 'Keep-Alive', 'timeout=5',
-      'X-Secret', 'dropped', 'TE', 'trailers', 'Upgrade', 'h2c', 'Proxy-Connection', 'x', 'Expect', '100-continue',
-      'User-Agent', 'curl', 'Accept', '*/*',
+      'Host',
+      'example.com:8000',
+      'Connection',
+      'keep-alive, X-Secret',
+      'Keep-Alive',
+      'timeout=5',
+      'X-Secret',
+      'dropped',
+      'TE',
+      'trailers',
+      'Upgrade',
+      'h2c',
+      'Proxy-Connection',
+      'x',
+      'Expect',
+      '100-continue',
+      'User-Agent',
+      'curl',
+      'Accept',
+      '*/*',
     ];
     const out = upstreamRequestHeaders(raw, '127.0.0.9', listener, false);
     expect(asMap(out)).toEqual({
@@ -38,8 +55,20 @@ describe('upstreamRequestHeaders', () => {
 
 describe('clientResponseHeaders', () => {
   it('turns raw bytes into strings and drops hop-by-hop headers', () => {
-    const raw = ['Content-Type', 'text/plain', 'Transfer-Encoding', 'chunked', 'Connection', 'close, X-Internal', 'X-Internal', '1', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2']
-      .map((s) => Buffer.from(s));
+    const raw = [
+      'Content-Type',
+      'text/plain',
+      'Transfer-Encoding',
+      'chunked',
+      'Connection',
+      'close, X-Internal',
+      'X-Internal',
+      '1',
+      'Set-Cookie',
+      'a=1',
+      'Set-Cookie',
+      'b=2',
+    ].map((s) => Buffer.from(s));
     expect(clientResponseHeaders(raw)).toEqual(['Content-Type', 'text/plain', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2']);
   });
 });

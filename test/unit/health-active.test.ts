@@ -37,7 +37,15 @@ describe('ActiveChecker', () => {
     checker.sync(config(['a:1', 'b:1', 'c:1', 'd:1'], '{ healthy: { interval: 4 } }'));
     await vi.advanceTimersByTimeAsync(8_000);
     expect(probes.map((p) => `${p.address}@${p.at}`)).toEqual([
-      'a:1@0', 'b:1@1000', 'c:1@2000', 'd:1@3000', 'a:1@4000', 'b:1@5000', 'c:1@6000', 'd:1@7000', 'a:1@8000',
+      'a:1@0',
+      'b:1@1000',
+      'c:1@2000',
+      'd:1@3000',
+      'a:1@4000',
+      'b:1@5000',
+      'c:1@6000',
+      'd:1@7000',
+      'a:1@8000',
     ]);
   });
 

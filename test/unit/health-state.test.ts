@@ -10,13 +10,21 @@ const T = { successes: 2, http_failures: 3, tcp_failures: 1, timeouts: 2 };
 function run(outcomes: Outcome[], start = true): boolean[] {
   const h = new TargetHealth('a:1');
   h.healthy = start;
-  return outcomes.map((o) => (h.record(o, T, 'active'), h.healthy));
+  return outcomes.map((o) => {
+    h.record(o, T, 'active');
+    return h.healthy;
+  });
 }
 
 describe('TargetHealth', () => {
   it.each<[string, Outcome[], boolean, boolean[]]>([
     ['http failures eject at the threshold', ['http_failure', 'http_failure', 'http_failure'], true, [true, true, false]],
-    ['a success in between resets the failure count', ['http_failure', 'http_failure', 'success', 'http_failure', 'http_failure'], true, [true, true, true, true, true]],
+    [
+      'a success in between resets the failure count',
+      ['http_failure', 'http_failure', 'success', 'http_failure', 'http_failure'],
+      true,
+      [true, true, true, true, true],
+    ],
     ['one tcp failure is enough when tcp_failures is 1', ['tcp_failure'], true, [false]],
     ['timeouts count on their own', ['timeout', 'http_failure', 'timeout'], true, [true, true, false]],
     ['successes bring it back at the threshold', ['success', 'success'], false, [false, true]],

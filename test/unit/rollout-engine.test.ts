@@ -3,9 +3,18 @@ import type { WindowFigures } from '../../src/core/traffic.js';
 import { judge, RolloutEngine, type RolloutPlan } from '../../src/rollout/engine.js';
 
 const plan = (over: Partial<RolloutPlan> = {}): RolloutPlan => ({
-  service: 's', from: 'blue', to: 'green', steps: [10, 25, 50, 100], intervalMs: 1000,
+  service: 's',
+  from: 'blue',
+  to: 'green',
+  steps: [10, 25, 50, 100],
+  intervalMs: 1000,
   analysis: { maxErrorRate: 0.01, maxP99Ms: 500, minRequests: 100 },
-  failureThreshold: 2, onFailure: 'rollback', gate: 'auto', maxInconclusive: 3, onRestart: 'resume', ...over,
+  failureThreshold: 2,
+  onFailure: 'rollback',
+  gate: 'auto',
+  maxInconclusive: 3,
+  onRestart: 'resume',
+  ...over,
 });
 const good: WindowFigures = { requests: 200, errors: 0, p99Ms: 20 };
 const bad: WindowFigures = { requests: 200, errors: 50, p99Ms: 20 };

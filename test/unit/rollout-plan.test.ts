@@ -14,9 +14,17 @@ const plan = (body: Record<string, unknown>, form = false) => {
 describe('rollout request', () => {
   it('applies the defaults', () => {
     expect(plan({ to: 'green' })).toEqual({
-      service: 's', from: 'blue', to: 'green', steps: [10, 25, 50, 100], intervalMs: 30_000,
+      service: 's',
+      from: 'blue',
+      to: 'green',
+      steps: [10, 25, 50, 100],
+      intervalMs: 30_000,
       analysis: { maxErrorRate: 0.01, maxP99Ms: 500, minRequests: 100 },
-      failureThreshold: 2, onFailure: 'rollback', gate: 'auto', maxInconclusive: 5, onRestart: 'resume',
+      failureThreshold: 2,
+      onFailure: 'rollback',
+      gate: 'auto',
+      maxInconclusive: 5,
+      onRestart: 'resume',
     });
   });
 
@@ -28,12 +36,16 @@ describe('rollout request', () => {
     [{ to: 'green', interval: 'soon' }, /interval: expected a duration such as "30s"/, { interval: expect.any(String) }],
     [{ to: 'green', interval: 10 }, /from 50 ms/, { interval: expect.any(String) }],
     [{ to: 'green', on_failure: 'panic' }, /on_failure: expected one of "rollback", "pause"/, { on_failure: expect.any(String) }],
-    [{ to: 'green', analysis: { max_error_rate: 2 } }, /analysis.max_error_rate: expected a number from 0 to 1/, { analysis: { max_error_rate: expect.any(String) } }],
+    [
+      { to: 'green', analysis: { max_error_rate: 2 } },
+      /analysis.max_error_rate: expected a number from 0 to 1/,
+      { analysis: { max_error_rate: expect.any(String) } },
+    ],
     [{ to: 'green', analysis: { p95: 1 } }, /unknown key "p95"/, { analysis: { p95: expect.any(String) } }],
     [{ to: 'green', colour: 'x' }, /unknown key "colour"/, { colour: expect.any(String) }],
     [{ to: 'green', failure_threshold: 0 }, /failure_threshold: expected an integer from 1/, { failure_threshold: expect.any(String) }],
     [{ to: 'green', toString: 1 }, /unknown key "toString"/, { toString: expect.any(String) }],
-  ])('refuses %o in Kong\'s schema-violation shape', (body, message, fields) => {
+  ])("refuses %o in Kong's schema-violation shape", (body, message, fields) => {
     let error: unknown;
     try {
       plan(body);

@@ -3,7 +3,11 @@ import { hostOf, Router, type RouteSpec } from '../../src/routing/router.js';
 import { upstreamPath } from '../../src/proxy/server.js';
 
 const route = (target: string, r: Partial<RouteSpec<string>>): RouteSpec<string> => ({
-  hosts: [], paths: [], methods: [], ...r, target,
+  hosts: [],
+  paths: [],
+  methods: [],
+  ...r,
+  target,
 });
 const req = (url: string, method = 'GET', headers: Record<string, string> = {}) => ({ url, method, headers });
 

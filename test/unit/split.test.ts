@@ -5,7 +5,10 @@ const req = (headers: Record<string, string> = {}, remoteAddress = '127.0.0.1') 
 
 describe('Split', () => {
   it.each([10, 25, 50, 75, 90])('sends %i%% of every 100 consecutive requests to green', (green) => {
-    const split = new Split([{ upstream: 'blue', weight: 100 - green }, { upstream: 'green', weight: green }]);
+    const split = new Split([
+      { upstream: 'blue', weight: 100 - green },
+      { upstream: 'green', weight: green },
+    ]);
     const seq = Array.from({ length: 500 }, () => split.choose(req()));
     for (let start = 0; start + 100 <= seq.length; start++) {
       expect(seq.slice(start, start + 100).filter((u) => u === 'green').length).toBe(green);
@@ -13,10 +16,13 @@ describe('Split', () => {
   });
 
   it('lets overrides win whatever the split, by header or cookie', () => {
-    const split = new Split([{ upstream: 'blue', weight: 1 }], [
-      { header: 'x-switchyard-upstream', value: 'green', upstream: 'green' },
-      { cookie: 'canary', value: 'yes', upstream: 'green' },
-    ]);
+    const split = new Split(
+      [{ upstream: 'blue', weight: 1 }],
+      [
+        { header: 'x-switchyard-upstream', value: 'green', upstream: 'green' },
+        { cookie: 'canary', value: 'yes', upstream: 'green' },
+      ],
+    );
     expect(split.choose(req({ 'x-switchyard-upstream': 'green' }))).toBe('green');
     expect(split.choose(req({ cookie: 'a=1; canary=yes' }))).toBe('green');
     expect(split.choose(req({ cookie: 'canary=no' }))).toBe('blue');
@@ -27,7 +33,14 @@ describe('Split', () => {
     const clients = Array.from({ length: 2000 }, (_, i) => req({ 'x-user-id': `user-${i}` }));
     let previous: (string | undefined)[] | undefined;
     for (const green of [0, 10, 25, 50, 75, 100]) {
-      const split = new Split([{ upstream: 'blue', weight: 100 - green }, { upstream: 'green', weight: green }], [], { header: 'x-user-id' });
+      const split = new Split(
+        [
+          { upstream: 'blue', weight: 100 - green },
+          { upstream: 'green', weight: green },
+        ],
+        [],
+        { header: 'x-user-id' },
+      );
       const now = clients.map((c) => split.choose(c));
       // The same client asks again: the same answer every time.
       expect(clients.map((c) => split.choose(c))).toEqual(now);
@@ -46,7 +59,14 @@ describe('Split', () => {
     expect(stickyBucket({ cookie: 'sy' }, req({ cookie: 'sy=abc' }))).toBeLessThan(BUCKETS);
     expect(stickyBucket({ cookie: 'sy' }, req())).toBeUndefined();
     expect(stickyBucket({ ip: true }, req({}, '10.0.0.1'))).toBe(stickyBucket({ ip: true }, req({}, '10.0.0.1')));
-    const split = new Split([{ upstream: 'blue', weight: 50 }, { upstream: 'green', weight: 50 }], [], { cookie: 'sy' });
+    const split = new Split(
+      [
+        { upstream: 'blue', weight: 50 },
+        { upstream: 'green', weight: 50 },
+      ],
+      [],
+      { cookie: 'sy' },
+    );
     expect(split.choose(req({ cookie: 'sy=4999' }))).toBe('blue');
     expect(split.choose(req({ cookie: 'sy=5000' }))).toBe('green');
     const issued = split.bucketToIssue(req());

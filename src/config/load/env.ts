@@ -19,8 +19,8 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Expand every reference in `text`: the new text, or every problem found. */
 export function expandString(text: string, env: NodeJS.ProcessEnv): { value: string } | { errors: string[] } {
   const errors: string[] = [];
-  const value = text.replace(REFERENCE, (whole: string, escape: string, body: string) => {
-    if (escape) return whole.slice(1);
+  const value = text.replace(REFERENCE, (whole: string, escaped: string, body: string) => {
+    if (escaped) return whole.slice(1);
     const sep = body.indexOf(':-');
     const name = sep < 0 ? body : body.slice(0, sep);
     const fallback = sep < 0 ? undefined : body.slice(sep + 2);

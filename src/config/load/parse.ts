@@ -13,9 +13,7 @@ import { expandEnv } from './env.js';
 export type Diagnostic = { file: string; line: number; col: number; message: string };
 
 /** A loaded config and its warnings, or the errors that kept it from loading. */
-export type ParseResult =
-  | { ok: true; config: Config; warnings: Diagnostic[] }
-  | { ok: false; errors: Diagnostic[]; warnings: Diagnostic[] };
+export type ParseResult = { ok: true; config: Config; warnings: Diagnostic[] } | { ok: false; errors: Diagnostic[]; warnings: Diagnostic[] };
 
 /** A diagnostic as `validate` prints it: "FILE:LINE:COL message". */
 export function formatDiagnostic(d: Diagnostic): string {
@@ -45,11 +43,18 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   };
   const warnings = doc.warnings.map((w) => at(w.pos[0], w.message));
   if (doc.errors.length > 0) {
-    return failed(doc.errors.map((e) => at(e.pos[0], e.message + flowHint(text, e.pos[0]))), warnings);
+    return failed(
+      doc.errors.map((e) => at(e.pos[0], e.message + flowHint(text, e.pos[0]))),
+      warnings,
+    );
   }
 
   const envProblems = expandEnv(doc, env);
-  if (envProblems.length > 0) return failed(envProblems.map((p) => at(p.offset, p.message)), warnings);
+  if (envProblems.length > 0)
+    return failed(
+      envProblems.map((p) => at(p.offset, p.message)),
+      warnings,
+    );
 
   let raw: unknown;
   try {
@@ -110,4 +115,3 @@ function locate(doc: Document, path: Path, at: Issue['at']): number {
 function start(node: unknown): number {
   return (node as Node | null)?.range?.[0] ?? 0;
 }
-

@@ -37,7 +37,12 @@ export class Reloader {
     private readonly clock: Clock,
     private readonly log: Logger,
   ) {
-    this.watcher = new ConfigWatcher(path, clock, (text, readAt) => this.reload(text, readAt), (err) => log.error({ err: err.message }, 'config watch error'));
+    this.watcher = new ConfigWatcher(
+      path,
+      clock,
+      (text, readAt) => this.reload(text, readAt),
+      (err) => log.error({ err: err.message }, 'config watch error'),
+    );
   }
 
   /** Start watching the file. */

@@ -134,7 +134,9 @@ export class ConfigFile {
     const result = parseConfig(text, 'request body', this.env);
     if (!result.ok) return result;
     if (this.mode !== 'file') {
-      throw new ConflictError(`cannot replace the config: ${this.path} is not writable (admin changes are ${this.describe()}); change the file where it is mounted`);
+      throw new ConflictError(
+        `cannot replace the config: ${this.path} is not writable (admin changes are ${this.describe()}); change the file where it is mounted`,
+      );
     }
     // In the save queue, so that no earlier save can land after this and bring the old config back.
     const write = this.queue.then(async () => {
@@ -184,7 +186,10 @@ export class ConfigFile {
     }
     const text = isEmpty(overlay) ? this.text : this.render(overlay, config);
     if (text === undefined) {
-      this.log.warn({ file: this.path, state: this.statePath }, 'this change cannot be written into the config file without touching other entries (YAML anchors, merge keys, or Kong\'s url shorthand): keeping it in the state file');
+      this.log.warn(
+        { file: this.path, state: this.statePath },
+        "this change cannot be written into the config file without touching other entries (YAML anchors, merge keys, or Kong's url shorthand): keeping it in the state file",
+      );
       return false;
     }
     try {
@@ -217,7 +222,8 @@ export class ConfigFile {
     try {
       raw = await readFile(this.statePath, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.log.error({ state: this.statePath, err: String(err) }, 'cannot read the state file; ignoring it');
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.log.error({ state: this.statePath, err: String(err) }, 'cannot read the state file; ignoring it');
       return undefined;
     }
     try {

@@ -5,7 +5,17 @@ import { checkConfig } from '../schema/validate.js';
 
 /** Service fields the admin API and rollouts change; everything else only a person edits. */
 export const SERVICE_FIELDS = [
-  'protocol', 'host', 'port', 'path', 'retries', 'connect_timeout', 'read_timeout', 'write_timeout', 'split', 'rollout', 'previous_host',
+  'protocol',
+  'host',
+  'port',
+  'path',
+  'retries',
+  'connect_timeout',
+  'read_timeout',
+  'write_timeout',
+  'split',
+  'rollout',
+  'previous_host',
 ] as const;
 
 /**

@@ -40,7 +40,7 @@ export function patchText(text: string, overlay: Overlay): string | undefined {
 function planKey(text: string, map: YAMLMap, key: string, value: unknown, edits: Edit[]): boolean {
   const pair = map.items.find((p) => isScalar(p.key) && p.key.value === key) as Pair<{ range?: number[] }, unknown> | undefined;
   if (value === null || value === undefined) {
-    if (pair) edits.push({ start: lineStart(text, pair.key!.range![0]), end: pairEnd(pair), text: '' });
+    if (pair) edits.push({ start: lineStart(text, rangeOf(pair.key)[0]), end: pairEnd(pair), text: '' });
     return true;
   }
   if (!pair) return insert(text, map, key, value, edits);
@@ -52,7 +52,7 @@ function planNode(text: string, node: unknown, value: unknown, edits: Edit[]): b
   // An anchored node is shared with its aliases; an alias is someone else's value.
   if (isAlias(node) || ((isScalar(node) || isMap(node) || isSeq(node)) && node.anchor)) return false;
   if (isScalar(node) && isLeaf(value)) {
-    if (node.value !== value) edits.push(keepCommentColumn(text, node.range![0], node.range![1], scalarText(value)));
+    if (node.value !== value) edits.push(keepCommentColumn(text, rangeOf(node)[0], rangeOf(node)[1], scalarText(value)));
     return true;
   }
   if (isMap(node) && !node.flow && isObject(value)) {
@@ -62,7 +62,7 @@ function planNode(text: string, node: unknown, value: unknown, edits: Edit[]): b
   }
   if (isSeq(node) && !node.flow && Array.isArray(value)) return planList(text, node, value, edits);
   if ((isMap(node) || isSeq(node)) && node.flow && typeof value === 'object') {
-    edits.push({ start: node.range![0], end: node.range![1], text: flowText(value) });
+    edits.push({ start: rangeOf(node)[0], end: rangeOf(node)[1], text: flowText(value) });
     return true;
   }
   return false;
@@ -79,19 +79,21 @@ function planList(text: string, seq: YAMLSeq, value: unknown[], edits: Edit[]): 
   if (value.length < items.length) {
     const remaining = value.map((v) => JSON.stringify(v));
     const keep: number[] = [];
-    for (let i = 0, j = 0; i < items.length; i++) if (j < remaining.length && JSON.stringify(items[i].toJSON?.()) === remaining[j]) keep.push(i), j++;
+    for (let i = 0; i < items.length; i++) {
+      if (keep.length < remaining.length && JSON.stringify(items[i].toJSON?.()) === remaining[keep.length]) keep.push(i);
+    }
     if (keep.length !== value.length) return false;
     for (let i = 0; i < items.length; i++) {
-      if (!keep.includes(i)) edits.push({ start: lineStart(text, items[i].range![0]), end: items[i].range![2], text: '' });
+      if (!keep.includes(i)) edits.push({ start: lineStart(text, rangeOf(items[i])[0]), end: rangeOf(items[i])[2], text: '' });
     }
     return true;
   }
   const kept = items.length;
   for (let i = 0; i < kept; i++) if (!planNode(text, items[i], value[i], edits)) return false;
   if (value.length === kept) return true;
-  const last = items[kept - 1].range!;
+  const last = rangeOf(items[kept - 1]);
   if (text[last[2] - 1] !== '\n') return false;
-  const col = items[0].range![0] - lineStart(text, items[0].range![0]);
+  const col = rangeOf(items[0])[0] - lineStart(text, rangeOf(items[0])[0]);
   if (col < 2) return false;
   const eol = text.includes('\r\n') ? '\r\n' : '\n';
   const added = value.slice(kept).map((v) => {
@@ -109,10 +111,12 @@ function insert(text: string, map: YAMLMap, key: string, value: unknown, edits: 
   if (map.flow || !first || !last) return false;
   const at = pairEnd(last as Pair<{ range?: number[] }, unknown>);
   if (at === 0 || text[at - 1] !== '\n') return false;
-  const start = (first.key as { range?: number[] }).range![0];
+  const start = rangeOf(first.key)[0];
   const indent = ' '.repeat(start - lineStart(text, start));
-  const body = isLeaf(value) ? ` ${scalarText(value)}\n`
-    : key === 'split' || key === 'targets' ? ` ${flowText(value)}\n`
+  const body = isLeaf(value)
+    ? ` ${scalarText(value)}\n`
+    : key === 'split' || key === 'targets'
+      ? ` ${flowText(value)}\n`
       : `\n${stringify(value, { lineWidth: 0 }).replace(/^/gm, `${indent}  `).replace(/ +$/gm, '')}`;
   // Keep the file's line endings.
   const eol = text.includes('\r\n') ? '\r\n' : '\n';
@@ -131,7 +135,7 @@ function keepCommentColumn(text: string, start: number, end: number, replacement
 
 function pairEnd(pair: Pair<{ range?: number[] }, unknown>): number {
   const v = pair.value as { range?: number[] } | null;
-  return v?.range ? v.range[2] : pair.key!.range![2];
+  return v?.range ? v.range[2] : rangeOf(pair.key)[2];
 }
 
 function lineStart(text: string, offset: number): number {
@@ -160,4 +164,11 @@ function flowText(v: unknown): string {
 function same(node: unknown, value: unknown): boolean {
   const json = node && typeof (node as { toJSON?: unknown }).toJSON === 'function' ? (node as { toJSON(): unknown }).toJSON() : node;
   return JSON.stringify(json) === JSON.stringify(value);
+}
+
+/** A parsed node's source range; every node parsed from text has one. */
+function rangeOf(node: unknown): readonly number[] {
+  const range = (node as { range?: readonly number[] } | null | undefined)?.range;
+  if (!range) throw new Error('a YAML node parsed from text has no source range');
+  return range;
 }

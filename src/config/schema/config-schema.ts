@@ -72,14 +72,14 @@ const activeChecks = object(
     http_path: path.default('/'),
     port: integer({ min: 1, max: 65535 })
       .optional()
-      .describe('switchyard extension: probe this port instead of the target\'s (e.g. Kong\'s status listener, 8100).'),
+      .describe("switchyard extension: probe this port instead of the target's (e.g. Kong's status listener, 8100)."),
     timeout: seconds(1).describe('Probe timeout in seconds.'),
     concurrency: integer({ min: 1, max: 2147483647 }).default(10),
     headers: headerMap.default({}),
     https_verify_certificate: boolean().default(true),
     expect: object({ json: record(union(string(), number(), boolean())) })
       .optional()
-      .describe('switchyard extension: values the probe\'s JSON body must also have, e.g. { json: { status: pass } }.'),
+      .describe("switchyard extension: values the probe's JSON body must also have, e.g. { json: { status: pass } }."),
     healthy: object(
       {
         interval: seconds(0).describe('Seconds between probes of a healthy target; 0 disables.'),
@@ -91,7 +91,9 @@ const activeChecks = object(
     unhealthy: object(
       {
         interval: seconds(0).describe('Seconds between probes of an unhealthy target; 0 disables.'),
-        http_failures: counter, tcp_failures: counter, timeouts: counter,
+        http_failures: counter,
+        tcp_failures: counter,
+        timeouts: counter,
         http_statuses: statuses([429, 404, 500, 501, 502, 503, 504, 505]),
       },
       KONG,
@@ -110,10 +112,7 @@ const passiveChecks = object(
       },
       KONG,
     ).default({}),
-    unhealthy: object(
-      { http_failures: counter, tcp_failures: counter, timeouts: counter, http_statuses: statuses([429, 500, 503]) },
-      KONG,
-    ).default({}),
+    unhealthy: object({ http_failures: counter, tcp_failures: counter, timeouts: counter, http_statuses: statuses([429, 500, 503]) }, KONG).default({}),
     cooldown: seconds(30).describe(
       'switchyard extension: with passive checks only, seconds before an ejected target gets traffic again (Kong would wait for an operator).',
     ),
@@ -161,9 +160,12 @@ const route = object(
 });
 
 const split = record(weight, { key: upstreamName })
-  .refine((s, report) => {
-    if (!Object.values(s).some((w) => w > 0)) report('expected at least one upstream with a weight above 0');
-  }, { minProperties: 1 })
+  .refine(
+    (s, report) => {
+      if (!Object.values(s).some((w) => w > 0)) report('expected at least one upstream with a weight above 0');
+    },
+    { minProperties: 1 },
+  )
   .describe('switchyard extension: upstream name -> weight; while present it takes the place of host.');
 
 const override = object({
@@ -226,7 +228,7 @@ export const serviceFields = object(
     overrides: array(override).optional().describe('switchyard extension: pin matching requests to an upstream.'),
     sticky: sticky.optional().describe('switchyard extension: keep a client on its upstream during a split.'),
     failover: boolean().default(true).describe('Fail over to the other upstream of a split when one has no healthy target.'),
-    tls_verify: boolean().default(true).describe('With protocol https: verify the targets\' certificates (Kong\'s tls_verify).'),
+    tls_verify: boolean().default(true).describe("With protocol https: verify the targets' certificates (Kong's tls_verify)."),
     rollout: rollout.optional().describe('switchyard writes this while a rollout runs; delete it to drop the rollout.'),
     previous_host: serviceHost.optional().describe('switchyard writes this on a switch: where a rollback sends traffic.'),
   },
@@ -235,9 +237,7 @@ export const serviceFields = object(
 const service = new Preprocessed(serviceFields, expandServiceUrl, withUrlInJsonSchema);
 
 const proxy = object({
-  listen: array(listen, { minItems: 1 })
-    .default(['127.0.0.1:8000'])
-    .describe('Addresses the proxy listens on, "HOST:PORT"; port 0 picks a free port.'),
+  listen: array(listen, { minItems: 1 }).default(['127.0.0.1:8000']).describe('Addresses the proxy listens on, "HOST:PORT"; port 0 picks a free port.'),
   tls: object({ cert: string({ minLength: 1 }), key: string({ minLength: 1 }) }).optional(),
 });
 

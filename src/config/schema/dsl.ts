@@ -99,6 +99,7 @@ export abstract class Schema<T> {
 }
 
 /** Any schema; used where the output type does not matter. */
+// biome-ignore lint/suspicious/noExplicitAny: Schema<unknown> would not accept Schema<T> for every T (the output type is covariant only through `any`).
 export type AnySchema = Schema<any>;
 
 /** The output type of a schema. */

@@ -11,8 +11,7 @@ export function configJsonSchema(): JsonSchema {
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
     title: 'switchyard config',
-    description:
-      'A decK-style declarative config for switchyard. Kong fields switchyard does not use are accepted with a warning.',
+    description: 'A decK-style declarative config for switchyard. Kong fields switchyard does not use are accepted with a warning.',
     ...configSchema.toJsonSchema(),
   };
 }

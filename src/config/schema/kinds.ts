@@ -67,8 +67,7 @@ export class NumberSchema extends Schema<number> {
   check(input: unknown, path: Path, ctx: Context): number | Invalid {
     const value = ctx.form && typeof input === 'string' && input.trim() !== '' ? Number(input) : input;
     const { min = -Infinity, max = Infinity } = this.range;
-    const ok =
-      typeof value === 'number' && Number.isFinite(value) && (!this.integer || Number.isInteger(value));
+    const ok = typeof value === 'number' && Number.isFinite(value) && (!this.integer || Number.isInteger(value));
     if (!ok || value < min || value > max) {
       return ctx.error(path, `expected ${this.expected}, got ${describeValue(value)}`);
     }
@@ -230,7 +229,12 @@ export class DurationSchema extends Schema<number> {
   }
   protected json(): JsonSchema {
     const { min, max } = this.range;
-    return { anyOf: [{ type: 'integer', minimum: min, maximum: max }, { type: 'string', pattern: DURATION.source }] };
+    return {
+      anyOf: [
+        { type: 'integer', minimum: min, maximum: max },
+        { type: 'string', pattern: DURATION.source },
+      ],
+    };
   }
 }
 
@@ -245,17 +249,13 @@ export const duration = (range: Required<Range>): DurationSchema => new Duration
 /** A boolean schema. */
 export const boolean = (): BooleanSchema => new BooleanSchema();
 /** An enum schema; `expected` replaces the generated "one of ..." in messages. */
-export const enumOf = <const V extends string>(values: readonly V[], expected?: string): EnumSchema<V> =>
-  new EnumSchema(values, expected);
+export const enumOf = <const V extends string>(values: readonly V[], expected?: string): EnumSchema<V> => new EnumSchema(values, expected);
 /** A list schema. */
-export const array = <T>(of: Schema<T>, options: { minItems?: number } = {}): ArraySchema<T> =>
-  new ArraySchema(of, options.minItems);
+export const array = <T>(of: Schema<T>, options: { minItems?: number } = {}): ArraySchema<T> => new ArraySchema(of, options.minItems);
 /** A record (free-keyed mapping) schema. */
-export const record = <T>(of: Schema<T>, options: { key?: Schema<string> } = {}): RecordSchema<T> =>
-  new RecordSchema(of, options.key);
+export const record = <T>(of: Schema<T>, options: { key?: Schema<string> } = {}): RecordSchema<T> => new RecordSchema(of, options.key);
 /** A union schema: the first option that accepts the value wins. */
-export const union = <S extends AnySchema[]>(...options: S): UnionSchema<Infer<S[number]>> =>
-  new UnionSchema(options);
+export const union = <S extends AnySchema[]>(...options: S): UnionSchema<Infer<S[number]>> => new UnionSchema(options);
 
 /** A refinement: exactly one of `keys` is set (a boolean counts only when true). */
 export function exactlyOne(keys: readonly string[]): (value: object, report: Report) => void {

@@ -5,7 +5,7 @@
  */
 import {
   type AnySchema,
-  Context,
+  type Context,
   Defaulted,
   describeValue,
   type Infer,
@@ -124,5 +124,4 @@ function isRequired(schema: AnySchema): boolean {
 }
 
 /** A mapping schema; unknown keys are errors unless `unknown: 'warn'`. */
-export const object = <P extends Props>(props: P, options?: ObjectOptions): ObjectSchema<P> =>
-  new ObjectSchema(props, options);
+export const object = <P extends Props>(props: P, options?: ObjectOptions): ObjectSchema<P> => new ObjectSchema(props, options);

@@ -22,16 +22,25 @@ function duplicateNames(config: Config): Issue[] {
       issues.push({ path: d.path, at: 'value', severity: 'error', message: `duplicate ${what} "${d.name}" (first at ${d.first})` });
     }
   };
-  report('service name', config.services.map((s, i) => ({ name: s.name, path: ['services', i, 'name'] })));
+  report(
+    'service name',
+    config.services.map((s, i) => ({ name: s.name, path: ['services', i, 'name'] })),
+  );
   // Route names are unique across services, as in Kong.
   const routes = config.services.flatMap((s, i) =>
     s.routes.flatMap((r, j) => (r.name === undefined ? [] : [{ name: r.name, path: ['services', i, 'routes', j, 'name'] }])),
   );
   report('route name', routes);
-  report('upstream name', config.upstreams.map((u, i) => ({ name: u.name, path: ['upstreams', i, 'name'] })));
+  report(
+    'upstream name',
+    config.upstreams.map((u, i) => ({ name: u.name, path: ['upstreams', i, 'name'] })),
+  );
   config.upstreams.forEach((u, i) => {
     // Health state is keyed by address, so one address twice in an upstream is ambiguous.
-    report('target', u.targets.map((t, j) => ({ name: t.target, path: ['upstreams', i, 'targets', j, 'target'] })));
+    report(
+      'target',
+      u.targets.map((t, j) => ({ name: t.target, path: ['upstreams', i, 'targets', j, 'target'] })),
+    );
   });
   return issues;
 }
@@ -56,15 +65,25 @@ function unknownUpstreams(config: Config): Issue[] {
     const rolloutToUnknown = s.rollout !== undefined && check(s.rollout.to, ['services', i, 'rollout', 'to']);
     if (s.rollout) {
       if (!declared.has(s.host)) {
-        issues.push({ path: ['services', i, 'host'], at: 'value', severity: 'error', message: `a service with a rollout needs an upstream as its host, not "${s.host}"` });
+        issues.push({
+          path: ['services', i, 'host'],
+          at: 'value',
+          severity: 'error',
+          message: `a service with a rollout needs an upstream as its host, not "${s.host}"`,
+        });
       } else if (s.rollout.to === s.host) {
-        issues.push({ path: ['services', i, 'rollout', 'to'], at: 'value', severity: 'error', message: `the rollout goes to "${s.host}", which is already the service's host` });
+        issues.push({
+          path: ['services', i, 'rollout', 'to'],
+          at: 'value',
+          severity: 'error',
+          message: `the rollout goes to "${s.host}", which is already the service's host`,
+        });
       }
     }
     for (const name of Object.keys(s.split ?? {})) {
       if (!(rolloutToUnknown && name === s.rollout?.to)) check(name, ['services', i, 'split', name], 'key');
     }
-    s.overrides?.forEach((o, j) => check(o.upstream, ['services', i, 'overrides', j, 'upstream']));
+    s.overrides?.forEach((o, j) => void check(o.upstream, ['services', i, 'overrides', j, 'upstream']));
     // A plain host is allowed, but one a typo away from an upstream is probably a typo.
     const near = s.split || declared.has(s.host) ? undefined : [...declared].find((u) => distance(u, s.host) <= 2);
     if (near !== undefined) {

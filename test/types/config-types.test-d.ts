@@ -1,12 +1,14 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import type { Config, Healthchecks, Route, Service, Upstream } from '../../src/config/schema/config-schema.js';
 
-// The shape the proxy, balancer and admin code are written against. If the schema's inferred
-// type drifts from it, `tsc` on this file fails (vitest itself only runs the test bodies).
+// The shape the proxy, balancer and admin code are written against. This is a type test:
+// `npm run typecheck` (part of `npm test`) fails when the schema's inferred type drifts from it.
 interface ExpectedConfig {
   _format_version?: string;
   proxy: { listen: string[]; tls?: { cert: string; key: string } };
   admin: { listen: string; token?: string };
+  metrics: { enabled: boolean };
+  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   services: ExpectedService[];
   upstreams: ExpectedUpstream[];
 }
@@ -25,6 +27,25 @@ interface ExpectedService {
   overrides?: { header?: string; cookie?: string; value: string; upstream: string }[];
   sticky?: { header?: string; cookie?: string; ip?: boolean };
   failover: boolean;
+  tls_verify: boolean;
+  rollout?: ExpectedRollout;
+  previous_host?: string;
+}
+interface ExpectedRollout {
+  to: string;
+  steps: number[];
+  interval: number;
+  analysis: { max_error_rate: number; max_p99_ms: number; min_requests: number };
+  failure_threshold: number;
+  on_failure: 'rollback' | 'pause';
+  gate: 'auto' | 'manual';
+  max_inconclusive: number;
+  on_restart: 'resume' | 'pause';
+  state: 'running' | 'paused';
+  step: number;
+  failures: number;
+  reason?: string;
+  started_at?: string;
 }
 interface ExpectedRoute {
   name?: string;
@@ -44,6 +65,7 @@ interface ExpectedUpstream {
 interface ExpectedHealthchecks {
   active: {
     type: 'http' | 'https' | 'tcp';
+    port?: number;
     http_path: string;
     timeout: number;
     concurrency: number;
@@ -63,6 +85,7 @@ interface ExpectedHealthchecks {
     type: 'http' | 'https' | 'tcp';
     healthy: { successes: number; http_statuses: number[] };
     unhealthy: { http_failures: number; tcp_failures: number; timeouts: number; http_statuses: number[] };
+    cooldown: number;
   };
   threshold: number;
 }
