@@ -74,3 +74,21 @@ export const switchyardNoMetrics: Forwarder = {
     return { url: running.proxyUrl, pid: running.pid, stop: running.stop };
   },
 };
+
+/**
+ * With BENCH_BASELINE_CLI (the CLI of another build, e.g. the commit before a change): that
+ * build as one more row, so a before/after comparison is made side by side in one run.
+ */
+export function baselineSwitchyard(cli: string | undefined = process.env.BENCH_BASELINE_CLI): Forwarder[] {
+  if (!cli) return [];
+  return [
+    {
+      id: 'switchyard-baseline',
+      label: 'switchyard, baseline build',
+      start: async (upstream) => {
+        const running = await startSwitchyard('blue', { blue: [upstream] }, { cli });
+        return { url: running.proxyUrl, pid: running.pid, stop: running.stop };
+      },
+    },
+  ];
+}

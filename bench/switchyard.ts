@@ -34,6 +34,8 @@ export interface ConfigOptions {
   healthchecks?: Record<string, unknown>;
   /** false: `metrics: { enabled: false }`, to measure what recording costs. */
   metrics?: boolean;
+  /** Another build's CLI (a baseline to compare with), instead of cliPath(). */
+  cli?: string;
 }
 
 const BUILT_CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
@@ -100,7 +102,7 @@ async function waitReady(adminUrl: string, exited: () => boolean, logFile: strin
 
 /** Start `switchyard start -c <temp config>` pinned to the forwarder CPU; resolve when ready. */
 export async function startSwitchyard(host: string, upstreams: UpstreamTargets, options: ConfigOptions = {}): Promise<RunningSwitchyard> {
-  const cli = cliPath();
+  const cli = options.cli ?? cliPath();
   assertCliBuilt(cli);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-bench-'));
   const removeDir = (): void => fs.rmSync(dir, { recursive: true, force: true });

@@ -62,14 +62,8 @@ export class App {
     this.pipeline = new ChangePipeline(this.state, new History(), log, file);
     this.rollouts = new RolloutController(this.pipeline, this.state.traffic, clock);
     if (file) {
-      const reloader = new Reloader(
-        file.path,
-        (text, readAt) => file.take(text, readAt),
-        (next) => this.pipeline.apply({ kind: 'config', config: next }, { via: 'file', by: file.path }),
-        clock,
-        log,
-      );
-      this.reloader = reloader;
+      const reload = (next: Config) => this.pipeline.apply({ kind: 'config', config: next }, { via: 'file', by: file.path });
+      this.reloader = new Reloader(file.path, file, reload, clock, log);
     }
     if (stats) {
       const metrics = new Metrics({

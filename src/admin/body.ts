@@ -4,11 +4,10 @@ import { BadInputError, SwitchyardError } from '../errors.js';
 /** Admin request bodies larger than this are refused with 413. */
 export const MAX_ADMIN_BODY = 1024 * 1024;
 
-/** An admin request body: as sent, and parsed; `form` when it was form-encoded (every value a string). */
+/** An admin request body: as sent, and parsed. */
 export interface Body {
   readonly raw: string;
   readonly body: Record<string, unknown>;
-  readonly form: boolean;
 }
 
 /** Read and parse an admin request body: JSON, form-encoded (as Kong accepts), or YAML text. */
@@ -27,10 +26,10 @@ export async function readBody(req: IncomingMessage, limit = MAX_ADMIN_BODY): Pr
 }
 
 function parse(raw: string, contentType: string): Body {
-  if (raw.trim() === '') return { raw, body: {}, form: false };
+  if (raw.trim() === '') return { raw, body: {} };
   const type = contentType.split(';')[0].trim().toLowerCase();
   if (type === 'application/x-www-form-urlencoded' || (type === '' && !/^\s*[[{]/.test(raw))) {
-    return { raw, body: Object.fromEntries(new URLSearchParams(raw)), form: true };
+    return { raw, body: Object.fromEntries(new URLSearchParams(raw)) };
   }
   if (type === 'application/json' || type === '') {
     let value: unknown;
@@ -40,10 +39,10 @@ function parse(raw: string, contentType: string): Body {
       throw new BadInputError(`malformed JSON body: ${(err as Error).message}`);
     }
     if (!isObject(value)) throw new BadInputError('the request body must be a JSON object');
-    return { raw, body: value, form: false };
+    return { raw, body: value };
   }
   // Other types (YAML for POST /config) are handled by their endpoint from `raw`.
-  return { raw, body: {}, form: false };
+  return { raw, body: {} };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

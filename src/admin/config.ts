@@ -33,8 +33,9 @@ async function replace(ctx: AdminContext, req: AdminRequest): Promise<AdminRespo
     throw new BadInputError(`declarative config is invalid: ${errors.join('; ')}`, { errors });
   }
   const running = ctx.pipeline.current.config;
-  const { snapshot: snap, saved } = ctx.pipeline.apply({ kind: 'config', config: result.config }, req.actor);
-  await saved;
+  await ctx.pipeline.apply({ kind: 'config', config: result.config }, req.actor).saved;
+  // Rollouts the new config carries were taken up in the same call: report what runs now.
+  const snap = ctx.pipeline.current;
   const restart = (['proxy', 'admin'] as const).filter((k) => JSON.stringify(running[k]) !== JSON.stringify(result.config[k]));
   return {
     status: 200,

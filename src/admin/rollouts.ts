@@ -24,9 +24,14 @@ export function rolloutRoutes(ctx: AdminContext): AdminRoute[] {
       handler: async (req) => {
         const svc = service(req.params.name);
         // The body is the service's `rollout:` block without its progress: one schema for both.
-        const { force, ...plan } = checkBody(rolloutRequest, req.body, req.form);
-        if (force && rollouts.active(svc.name)) rollouts.command(svc.name, 'abort', { ...req.actor, by: `${req.actor.by} (forced by a new rollout)` });
-        const engine = rollouts.start(planOf(svc.name, svc.host, plan), req.actor);
+        const { force, ...request } = checkBody(rolloutRequest, req.body);
+        const plan = planOf(svc.name, svc.host, request);
+        if (force && rollouts.active(svc.name)) {
+          // A plan that would be refused must not abort the running rollout first.
+          rollouts.check(plan);
+          rollouts.command(svc.name, 'abort', { ...req.actor, by: `${req.actor.by} (forced by a new rollout)` });
+        }
+        const engine = rollouts.start(plan, req.actor);
         await pipeline.settled();
         return { status: 201, body: rolloutView(engine) };
       },

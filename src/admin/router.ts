@@ -8,8 +8,6 @@ export interface AdminRequest {
   readonly query: URLSearchParams;
   /** The parsed JSON or form body ({} when empty). */
   readonly body: Record<string, unknown>;
-  /** True when the body was form-encoded: its values are strings, read by the schema as numbers or lists. */
-  readonly form: boolean;
   /** The body as sent, for endpoints that take text (YAML). */
   readonly raw: string;
   readonly contentType: string;

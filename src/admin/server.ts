@@ -33,14 +33,13 @@ export class AdminServer {
         res.setHeader('allow', match.allowed.join(', '));
         throw new SwitchyardError('METHOD_NOT_ALLOWED', `method ${method} is not allowed here (allowed: ${match.allowed.join(', ')})`);
       }
-      const { raw, body, form } = await readBody(req);
+      const { raw, body } = await readBody(req);
       const remoteAddress = req.socket.remoteAddress ?? '';
       const out = await match.handler({
         method,
         params: match.params,
         query: url.searchParams,
         body,
-        form,
         raw,
         contentType: req.headers['content-type'] ?? '',
         remoteAddress,

@@ -41,15 +41,18 @@ async function patchService(ctx: AdminContext, name: string, req: AdminRequest):
       throw new BadInputError(`schema violation (${key}: cannot be removed)`, { [key]: 'cannot be removed' });
     delete fields[key];
   }
-  const set = checkBody(serviceChange, fields, req.form);
+  const set = checkBody(serviceChange, fields);
   if (Object.keys(set).length + unset.length === 0) throw new BadInputError(`nothing to change (allowed: ${PATCHABLE.join(', ')})`);
+  const change = { kind: 'service', service: name, set, unset } as const;
   if (set.host !== undefined && ctx.rollouts.active(name)) {
     if (!isForced({ force })) {
       throw new ConflictError(`a rollout of ${name} is ${ctx.rollouts.get(name).state}; abort it, or send "force": true to switch anyway`);
     }
+    // A forced switch that would be refused must not abort the rollout first.
+    ctx.pipeline.check(change);
     ctx.rollouts.command(name, 'abort', { ...req.actor, by: `${req.actor.by} (forced switch)` });
   }
-  const applied = ctx.pipeline.apply({ kind: 'service', service: name, set, unset }, req.actor);
+  const applied = ctx.pipeline.apply(change, req.actor);
   await applied.saved;
   const svc = applied.snapshot.services.get(name);
   if (!svc) throw new NotFoundError(`service "${name}" not found`);

@@ -64,7 +64,7 @@ export function targetRoutes(ctx: AdminContext): AdminRoute[] {
       path: '/upstreams/:name/targets',
       handler: (req) =>
         change(req, 201, (targets) => {
-          const added = checkBody(target, req.body, req.form);
+          const added = checkBody(target, req.body);
           if (targets.some((t) => t.target === added.target))
             throw new ConflictError(`target "${added.target}" is already in upstream ${req.params.name}; PATCH it instead`);
           targets.push(added);
@@ -76,7 +76,9 @@ export function targetRoutes(ctx: AdminContext): AdminRoute[] {
       path: '/upstreams/:name/targets/:target',
       handler: (req) =>
         change(req, 200, (targets) => {
-          const { weight } = checkBody(weightChange, req.body, req.form);
+          // Kong clients send the target's own address back; it is not a change.
+          const { target: _target, ...body } = req.body;
+          const { weight } = checkBody(weightChange, body);
           if (typeof weight !== 'number') throw new BadInputError('nothing to change (allowed: weight)');
           const i = find(targets, req);
           targets[i].weight = weight;

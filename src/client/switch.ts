@@ -114,8 +114,11 @@ export function waitTimeout(flags: FlagValues): number | undefined {
   if (flags.timeout === undefined) return undefined;
   if (!flags.wait) throw new UsageError('--timeout bounds --wait: give --wait too');
   const ms = parseDuration(flags.timeout);
-  if (ms === undefined || ms < 0)
-    throw new UsageError(`--timeout: expected a duration such as "30s", "2m", "500ms" or a number of milliseconds; got ${JSON.stringify(flags.timeout)}`);
+  if (ms === undefined || ms < 50 || ms > 86_400_000) {
+    throw new UsageError(
+      `--timeout: expected a duration such as "30s", "2m", "500ms" or a number of milliseconds, from 50 ms to 24 h; got ${JSON.stringify(flags.timeout)}`,
+    );
+  }
   return Math.round(ms);
 }
 

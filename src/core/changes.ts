@@ -63,14 +63,17 @@ export function planChange(config: Config, change: Change): Plan {
       const i = serviceIndex(config, change.service);
       const host = change.set.host;
       // A plain host:port is allowed, but a host alone must be an upstream: "gren" is a typo, not a hostname.
-      const issue = typeof host === 'string' && change.set.port === undefined ? unknownUpstream(config, host, ['services', i, 'host']) : undefined;
+      const unknown = typeof host === 'string' && change.set.port === undefined ? unknownUpstream(config, host, ['services', i, 'host']) : undefined;
+      const issue = unknown && { ...unknown, message: `${unknown.message}; to send to a plain host, give its port too` };
       const next = editService(config, i, (s) => {
         const fields = s as Record<string, unknown>;
         for (const key of change.unset) delete fields[key];
         for (const [key, value] of Object.entries(change.set)) if (key !== 'host') fields[key] = value;
+        // A switch ends any split or rollout (a running rollout is aborted before this applies).
         if (typeof host === 'string') {
           switchHost(s, host);
           delete s.split;
+          delete s.rollout;
         }
       });
       const detail = JSON.stringify({ ...change.set, ...Object.fromEntries(change.unset.map((k) => [k, null])) });

@@ -49,13 +49,27 @@ export class ChangePipeline {
     const plan = planChange(this.state.current.config, change);
     const config = requireValidConfig(plan.next, plan.scope, plan.issues);
     const snapshot = this.state.swap(config);
-    for (const observe of this.observers) observe(change, snapshot, actor);
     for (const e of plan.entries) this.note(e.service, e.event, actor, e.detail);
     this.log.info({ change: change.kind, via: actor.via, by: actor.by, generation: snapshot.generation, hash: snapshot.hash }, 'config change applied');
+    // Observers may apply follow-up changes (a rollout taken up from a new config); one that
+    // fails is logged, and never undoes or hides the change already applied.
+    for (const observe of this.observers) {
+      try {
+        observe(change, snapshot, actor);
+      } catch (err) {
+        this.log.error({ change: change.kind, err: err instanceof Error ? err.message : String(err) }, 'a follow-up of a config change failed');
+      }
+    }
     // A file's own content needs no writing back. The running config is saved, not `config`:
     // an observer may have applied a later change already.
     if (this.persister && !(change.kind === 'config' && actor.via === 'file')) this.lastSave = this.persister.save(this.state.current.config);
     return { snapshot, saved: this.lastSave };
+  }
+
+  /** Check a change against the running config without applying it: throws the 400 or 404 that apply() would. */
+  check(change: Change): void {
+    const plan = planChange(this.state.current.config, change);
+    requireValidConfig(plan.next, plan.scope, plan.issues);
   }
 
   /** Resolves once every change applied so far is durable (or known not to be). */

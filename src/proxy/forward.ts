@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { SwitchyardError } from '../errors.js';
-import type { RouteRuntime, ServiceRuntime, UpstreamRuntime } from '../core/snapshot.js';
+import type { RouteRuntime, UpstreamRuntime } from '../core/snapshot.js';
 import type { Target } from '../core/targets.js';
 import { countFailure, type RequestStats } from '../core/request-stats.js';
 import { clientResponseHeaders, hasRequestBody } from './headers.js';
@@ -24,28 +24,36 @@ export interface Destination {
   setCookie: string | undefined;
 }
 
-/** Where an attempt goes: an upstream and one of its targets. */
-export interface Choice {
-  readonly upstream: UpstreamRuntime;
-  readonly target: Target;
-}
+/** A destination whose target is still to be chosen. */
+export type Candidate = Omit<Destination, 'target'> & { target: Target | undefined };
 
 /**
  * The failover rule, written once for the first attempt, retries and WebSocket upgrades:
- * the next healthy target of `upstream` (other than `except`), else, when the service fails
- * over, the next target of the first other upstream of its split that has one.
+ * the next healthy target of `dest.upstream` (other than `except`), else, when the service
+ * fails over, the next target of the first other upstream of its split that has one. It
+ * sets `dest.upstream` and `dest.target` in place (no allocation per request); false, and
+ * `dest` unchanged, when there is none.
  */
-export function chooseTarget(service: ServiceRuntime, upstream: UpstreamRuntime, except?: Target): Choice | undefined {
+export function chooseTarget(dest: Candidate, except?: Target): dest is Destination {
+  const upstream = dest.upstream;
   const target = except === undefined ? upstream.pool.pick() : upstream.pool.pickOther(except);
-  if (target !== undefined) return { upstream, target };
-  if (!service.config.failover) return undefined;
+  if (target !== undefined) {
+    dest.target = target;
+    return true;
+  }
+  const service = dest.route.service;
+  if (!service.config.failover) return false;
   const others = service.failoverTo;
   for (let i = 0; i < others.length; i++) {
     if (others[i] === upstream) continue;
     const t = others[i].pool.pick();
-    if (t !== undefined) return { upstream: others[i], target: t };
+    if (t !== undefined) {
+      dest.upstream = others[i];
+      dest.target = t;
+      return true;
+    }
   }
-  return undefined;
+  return false;
 }
 
 /**
@@ -187,12 +195,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   /** Point the next attempt at another healthy target: of the same upstream, else (failover) another's. */
   private retarget(): boolean {
-    const dest = this.dest;
-    const next = chooseTarget(dest.route.service, dest.upstream, dest.target);
-    if (next === undefined) return false;
-    dest.upstream = next.upstream;
-    dest.target = next.target;
-    return true;
+    return chooseTarget(this.dest, this.dest.target);
   }
 }
 

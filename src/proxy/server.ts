@@ -7,7 +7,7 @@ import { errorBody, SwitchyardError } from '../errors.js';
 import type { RequestStatsStore } from '../core/request-stats.js';
 import { listen } from '../address.js';
 import type { SnapshotSource } from '../core/state.js';
-import { chooseTarget, Exchange, type Destination } from './forward.js';
+import { type Candidate, chooseTarget, Exchange, type Destination } from './forward.js';
 import { upstreamRequestHeaders, type ListenerInfo } from './headers.js';
 import { hostOf, type RouteRequest } from '../routing/router.js';
 import { sendError } from './respond.js';
@@ -78,13 +78,11 @@ export class ProxyServer {
     const service = match.target.service;
     const issued = service.stickyCookie === undefined ? undefined : service.split.bucketToIssue(req);
     const chosen = service.split.choose(req, issued);
-    const choice = chosen && chooseTarget(service, chosen);
-    if (choice === undefined) {
-      const name = chosen?.name ?? service.upstreams[0]?.name ?? service.name;
-      return new Refusal(new SwitchyardError('NO_HEALTHY_TARGET', `no healthy targets in upstream ${name}`), service.name, name);
-    }
     const setCookie = issued === undefined ? undefined : `${service.stickyCookie}=${issued}; Path=/; HttpOnly; SameSite=Lax`;
-    return { route: match.target, prefix: match.prefix, upstream: choice.upstream, target: choice.target, setCookie };
+    const dest: Candidate | undefined = chosen && { route: match.target, prefix: match.prefix, upstream: chosen, target: undefined, setCookie };
+    if (dest !== undefined && chooseTarget(dest)) return dest;
+    const name = chosen?.name ?? service.upstreams[0]?.name ?? service.name;
+    return new Refusal(new SwitchyardError('NO_HEALTHY_TARGET', `no healthy targets in upstream ${name}`), service.name, name);
   }
 
   /** Answer a request that reaches no upstream, and count it (with an empty target label). */
@@ -96,6 +94,7 @@ export class ProxyServer {
   private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     const dest = this.resolve(req);
     if (dest instanceof Refusal) {
+      this.stats?.get(dest.service, dest.upstream, '').record(dest.error.status, 0);
       const body = errorBody(dest.error);
       socket.end(
         `HTTP/1.1 ${dest.error.status} ${STATUS_CODES[dest.error.status]}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,

@@ -29,9 +29,9 @@ export class WebSocketRelay {
     this.proxy.on('proxyReqWs', (proxyReq: ClientRequest, req: IncomingMessage) => {
       const handshake = this.pending.get(req);
       if (handshake === undefined) return;
-      proxyReq.once('upgrade', (res: IncomingMessage) => finish(handshake, res.statusCode ?? 101));
-      // The upstream answered with plain HTTP (it is no WebSocket endpoint): relayed as it is.
-      proxyReq.once('response', (res: IncomingMessage) => finish(handshake, res.statusCode ?? 0));
+      proxyReq.once('upgrade', (res: IncomingMessage) => answered(handshake, res.statusCode ?? 101));
+      // The upstream answered with plain HTTP (it is no WebSocket endpoint, or it is failing): relayed as it is.
+      proxyReq.once('response', (res: IncomingMessage) => answered(handshake, res.statusCode ?? 0));
     });
   }
 
@@ -67,6 +67,13 @@ export class WebSocketRelay {
     this.open.clear();
     this.proxy.close();
   }
+}
+
+/** The upstream answered the handshake: its status counts for passive health, as a proxied response's does. */
+function answered(h: Handshake, status: number): void {
+  const { upstream, target } = h.dest;
+  if (!h.done && upstream.passive !== undefined) upstream.passive.status(target.health, status);
+  finish(h, status);
 }
 
 /** Count a handshake once: its status and time in the metrics, and in the upstream's rollout window. */

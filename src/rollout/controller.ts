@@ -53,6 +53,12 @@ export class RolloutController {
     return engine;
   }
 
+  /** Check a plan as its first step would be applied: throws the 400 that start() would, changing nothing. */
+  check(plan: RolloutPlan): void {
+    const first = stepChange(new RolloutEngine(plan, this.clock.now()));
+    if (first) this.pipeline.check(first);
+  }
+
   /** The current or last rollout of a service. */
   get(service: string): RolloutEngine {
     const live = this.rollouts.get(service);
@@ -180,22 +186,28 @@ export class RolloutController {
   /** Write the live rollout's split and progress into the config (a change only if they differ). */
   private save(live: Live, actor: Actor, startDetail?: string): void {
     const e = live.engine;
-    const { service, from, to } = e.plan;
     const weight = e.weight();
-    // The new upstream goes last, so sticky clients only ever move to it (see Split).
-    const split = { [from]: 100 - weight, [to]: weight };
-    const block = blockOf(e);
-    const current = this.pipeline.current.config.services.find((s) => s.name === service);
-    if (block === undefined || (current && same(current.split, split) && same(current.rollout, block))) return;
+    const change = stepChange(e);
+    const current = this.pipeline.current.config.services.find((s) => s.name === e.plan.service);
+    if (change === undefined || (current && same(current.split, change.split) && same(current.rollout, change.block))) return;
     const event = live.applied < 0 ? 'rollout_started' : weight !== live.applied ? 'rollout_step' : undefined;
-    const detail = live.applied < 0 ? startDetail : `step ${e.step + 1}: ${weight}% to ${to}`;
-    this.pipeline.apply({ kind: 'rollout', service, split, block, event, detail }, actor);
+    const detail = live.applied < 0 ? startDetail : `step ${e.step + 1}: ${weight}% to ${e.plan.to}`;
+    this.pipeline.apply({ ...change, event, detail }, actor);
     live.applied = weight;
   }
 
   private reading(upstream: string): Reading {
     return this.traffic.get(upstream).read();
   }
+}
+
+/** The change that writes a rollout's split and progress into its service. */
+function stepChange(e: RolloutEngine): Extract<Change, { kind: 'rollout' }> | undefined {
+  const { service, from, to } = e.plan;
+  const weight = e.weight();
+  const block = blockOf(e);
+  // The new upstream goes last, so sticky clients only ever move to it (see Split).
+  return block && { kind: 'rollout', service, split: { [from]: 100 - weight, [to]: weight }, block };
 }
 
 function same(a: unknown, b: unknown): boolean {

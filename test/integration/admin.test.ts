@@ -90,6 +90,9 @@ describe('admin API', () => {
       expect((await admin('PATCH', `/upstreams/green/targets/${extra.address}`, 'weight=70000', 'application/x-www-form-urlencoded')).json.message).toMatch(
         /65535/,
       );
+      // Kong clients send the target back with its weight, and numbers as strings in JSON are read as numbers.
+      const sentBack = await admin('PATCH', `/upstreams/green/targets/${extra.address}`, JSON.stringify({ target: extra.address, weight: '7' }));
+      expect(sentBack.json.targets).toContainEqual(expect.objectContaining({ target: extra.address, weight: 7 }));
       const reweighted = await admin('PATCH', `/upstreams/green/targets/${extra.address}`, 'weight=5', 'application/x-www-form-urlencoded');
       expect(reweighted.json.targets).toContainEqual(expect.objectContaining({ target: extra.address, weight: 5 }));
       const removed = await admin('DELETE', `/upstreams/green/targets/${extra.address}`);

@@ -96,7 +96,9 @@ describe('switchyard client commands', { timeout: 60_000 }, () => {
 
     const unknown = await cli('switch', 'svc', 'purple', '--admin', sy.admin);
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toMatch(/^switchyard: schema violation \(host: unknown upstream "purple" \(declared upstreams: blue, green\)\).*\[HTTP 400\]$/m);
+    expect(unknown.stderr).toMatch(
+      /^switchyard: schema violation \(host: unknown upstream "purple" \(declared upstreams: blue, green\); to send to a plain host, give its port too\).*\[HTTP 400\]$/m,
+    );
     expect(await colour(sy)).toBe('green');
 
     const back = await cli('rollback', 'svc', '--admin', sy.admin);

@@ -119,6 +119,18 @@ describe('gradual rollouts', () => {
     expect((await admin(sy, 'GET', '/services/svc')).json.traffic).toEqual({ blue: 100 });
   });
 
+  it('refuses a forced switch or rollout that would not validate without aborting the running rollout', async () => {
+    const sy = await start();
+    await admin(sy, 'POST', '/services/svc/rollout', { to: 'green', interval: '1h' });
+    const typo = await admin(sy, 'PATCH', '/services/svc', { host: 'gren', force: true });
+    expect(typo.status).toBe(400);
+    expect(typo.json).toMatchObject({ name: 'schema violation', fields: { host: expect.stringMatching(/unknown upstream "gren".*give its port too/) } });
+    const badTo = await admin(sy, 'POST', '/services/svc/rollout', { to: 'purple', force: 'true' });
+    expect(badTo.status).toBe(400);
+    expect(badTo.json.fields).toEqual({ to: expect.stringMatching(/unknown upstream "purple"/) });
+    expect(await rollout(sy)).toMatchObject({ state: 'running', to: 'green' });
+  });
+
   it('holds at a manual gate until promoted', async () => {
     const sy = await start();
     const load = startLoad(sy.proxy, { concurrency: 4, maxMs: 20_000, maxRequests: 200_000 });

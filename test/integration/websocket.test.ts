@@ -102,4 +102,30 @@ describe('WebSocket upgrades', () => {
       await sy2.close();
     }
   });
+
+  it('counts a refused upgrade, and an upstream answering the handshake 503 counts against its passive health', async () => {
+    const failing = await startUpstream((_req, res) => res.end('plain'));
+    failing.server.on('upgrade', (_req: http.IncomingMessage, socket: Socket) => {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+    });
+    const passive = { passive: { unhealthy: { http_failures: 1 } } };
+    const yaml = blueGreenYaml({ f: [failing.address] }, { routes: [{ paths: ['/'], strip_path: false }] }).replace(
+      '"targets":',
+      `"healthchecks":${JSON.stringify(passive)},"targets":`,
+    );
+    const sy3 = await startSwitchyard(yaml);
+    try {
+      const { port } = new URL(sy3.proxy);
+      expect(await upgrade(port, '/chat')).toBe(503); // the upstream's own answer
+      expect(await upgrade(port, '/chat')).toBe(503); // refused: its only target was ejected
+      const health = (await (await request(`${sy3.admin}/upstreams/f/health`)).body.json()) as { data: { health: string }[] };
+      expect(health.data[0].health).toBe('UNHEALTHY');
+      const metrics = await (await request(`${sy3.admin}/metrics`)).body.text();
+      expect(metrics).toContain(`switchyard_requests_total{service="svc",upstream="f",target="${failing.address}",code="503"} 1`);
+      expect(metrics).toContain('switchyard_requests_total{service="svc",upstream="f",target="",code="503"} 1');
+    } finally {
+      await sy3.close();
+      await failing.close();
+    }
+  });
 });

@@ -44,7 +44,7 @@ function setup() {
 }
 
 const request = (body: Record<string, unknown>) => {
-  const { force: _force, ...plan } = checkBody(rolloutRequest, body, false);
+  const { force: _force, ...plan } = checkBody(rolloutRequest, body);
   return planOf('s', 'blue', plan);
 };
 

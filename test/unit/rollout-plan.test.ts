@@ -6,8 +6,8 @@ import { BadInputError } from '../../src/errors.js';
 import { planOf } from '../../src/rollout/plan.js';
 
 /** A rollout request body as the admin API reads it: the config schema's `rollout` fields. */
-const plan = (body: Record<string, unknown>, form = false) => {
-  const { force: _force, ...request } = checkBody(rolloutRequest, body, form);
+const plan = (body: Record<string, unknown>) => {
+  const { force: _force, ...request } = checkBody(rolloutRequest, body);
   return planOf('s', 'blue', request);
 };
 
@@ -56,8 +56,8 @@ describe('rollout request', () => {
     expect(error).toMatchObject({ status: 400, message: expect.stringMatching(message), fields });
   });
 
-  it('reads steps, numbers and durations in their text forms from a form body', () => {
-    const p = plan({ to: 'green', steps: '10, 25,50,100', interval: '2m', failure_threshold: '3', force: 'true' }, true);
+  it('reads steps, numbers and durations in their text forms (form bodies, quoted JSON numbers)', () => {
+    const p = plan({ to: 'green', steps: '10, 25,50,100', interval: '2m', failure_threshold: '3', force: 'true' });
     expect(p).toMatchObject({ steps: [10, 25, 50, 100], intervalMs: 120_000, failureThreshold: 3 });
     expect(['30s', '500ms', '1.5s', 250].map((interval) => plan({ to: 'green', interval }).intervalMs)).toEqual([30_000, 500, 1_500, 250]);
   });

@@ -20,11 +20,20 @@ export interface ReloadStatus {
  */
 export type Reading = ParseResult | 'same' | 'stale' | 'refused';
 
+/** The owner of the config file (the persistence module): it knows what it wrote, so it says which reads are new. */
+export interface ReloadSource {
+  /** What a read of the file means: a parse to apply, or why there is nothing to do. */
+  take(text: string, readAt: number): Reading;
+  /** The text was applied: it is what runs now. */
+  adopt(text: string, config: Config): void;
+  /** The text parsed but could not be applied. */
+  refuse(text: string): void;
+}
+
 /**
  * Hot reload: a change to the config file is validated and, if valid, handed to `apply`
  * (the change pipeline); a bad change is rejected with the same errors as `validate`,
- * logged once, counted, and the running config keeps serving. Which reads are new is the
- * persistence module's call (`take`): it knows what it wrote.
+ * logged once, counted, and the running config keeps serving.
  */
 export class Reloader {
   readonly status: ReloadStatus = { applied: 0, rejected: 0 };
@@ -32,7 +41,7 @@ export class Reloader {
 
   constructor(
     private readonly path: string,
-    private readonly take: (text: string, readAt: number) => Reading,
+    private readonly source: ReloadSource,
     private readonly apply: (config: Config) => void,
     private readonly clock: Clock,
     private readonly log: Logger,
@@ -61,7 +70,7 @@ export class Reloader {
   }
 
   private reload(text: string, readAt: number): void {
-    const reading = this.take(text, readAt);
+    const reading = this.source.take(text, readAt);
     const at = new Date(this.clock.now()).toISOString();
     if (reading === 'same') {
       // Put back as it was after a rejected edit: nothing to apply, but no longer a warning.
@@ -78,7 +87,9 @@ export class Reloader {
     }
     try {
       this.apply(reading.config);
+      this.source.adopt(text, reading.config);
     } catch (err) {
+      this.source.refuse(text);
       // A valid file that cannot be applied (its snapshot would not build) is refused like a bad one.
       const errors = [err instanceof Error ? err.message : String(err)];
       this.status.rejected++;

@@ -100,9 +100,9 @@ export class ConfigFile {
   }
 
   /**
-   * Text read from disk by the watcher: its parse when it is a change to apply (it then
-   * becomes the base), else why not. A read begun before our latest write may hold the file
-   * as it was before it: it is stale, and the watcher's second look reads the file again.
+   * Text read from disk by the watcher: its parse when it is a change to apply, else why not.
+   * A read begun before our latest write may hold the file as it was before it: it is stale,
+   * and the watcher's second look reads the file again. Nothing changes here until adopt().
    */
   take(text: string, readAt: number): Reading {
     if (readAt <= this.lastWriteAt) return 'stale';
@@ -112,9 +112,22 @@ export class ConfigFile {
       return 'same';
     }
     if (text === this.refused) return 'refused';
-    const result = this.accept(text);
-    this.refused = result.ok ? undefined : text;
+    const result = parseConfig(text, this.path, this.env);
+    if (!result.ok) this.refused = text;
     return result;
+  }
+
+  /** A hand edit was applied: it is the new base, and a save queued before it is dropped (the edit wins). */
+  adopt(text: string, config: Config): void {
+    this.text = text;
+    this.base = config;
+    this.pending = undefined;
+    this.refused = undefined;
+  }
+
+  /** Text that parsed but could not be applied: not tried again until the file changes. */
+  refuse(text: string): void {
+    this.refused = text;
   }
 
   /** Keep a running config's admin changes; writes are serialised and coalesced. */

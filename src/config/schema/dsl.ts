@@ -32,10 +32,10 @@ export class Context {
   readonly issues: Issue[] = [];
 
   /**
-   * Form input (application/x-www-form-urlencoded, as Kong's admin API takes): every value
-   * arrives as a string, so numbers, booleans and comma-separated lists are read from text.
+   * Admin input (form-encoded, as Kong's admin API takes, or JSON with quoted numbers):
+   * numbers, booleans and comma-separated lists may be given as text.
    */
-  constructor(readonly form = false) {}
+  constructor(readonly text = false) {}
 
   /** Record an error and return INVALID, so callers can `return ctx.error(...)`. */
   error(path: Path, message: string, at: 'value' | 'key' = 'value'): Invalid {
@@ -200,8 +200,8 @@ export class Preprocessed<T> extends Schema<T> {
 }
 
 /** Validate `value` against `schema`: the typed value (if no errors) and every issue. */
-export function validate<T>(schema: Schema<T>, value: unknown, options: { form?: boolean } = {}): { value?: T; issues: Issue[] } {
-  const ctx = new Context(options.form);
+export function validate<T>(schema: Schema<T>, value: unknown, options: { text?: boolean } = {}): { value?: T; issues: Issue[] } {
+  const ctx = new Context(options.text);
   const out = schema.check(value, [], ctx);
   const failed = out === INVALID || ctx.issues.some((i) => i.severity === 'error');
   return failed ? { issues: ctx.issues } : { value: out as T, issues: ctx.issues };

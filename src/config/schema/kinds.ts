@@ -65,7 +65,7 @@ export class NumberSchema extends Schema<number> {
     else this.expected = noun;
   }
   check(input: unknown, path: Path, ctx: Context): number | Invalid {
-    const value = ctx.form && typeof input === 'string' && input.trim() !== '' ? Number(input) : input;
+    const value = ctx.text && typeof input === 'string' && input.trim() !== '' ? Number(input) : input;
     const { min = -Infinity, max = Infinity } = this.range;
     const ok = typeof value === 'number' && Number.isFinite(value) && (!this.integer || Number.isInteger(value));
     if (!ok || value < min || value > max) {
@@ -88,7 +88,7 @@ export class BooleanSchema extends Schema<boolean> {
   readonly expected = 'true or false';
   check(value: unknown, path: Path, ctx: Context): boolean | Invalid {
     if (typeof value === 'boolean') return value;
-    if (ctx.form && (value === 'true' || value === 'false')) return value === 'true';
+    if (ctx.text && (value === 'true' || value === 'false')) return value === 'true';
     return ctx.error(path, `expected ${this.expected}, got ${describeValue(value)}`);
   }
   protected json(): JsonSchema {
@@ -128,7 +128,7 @@ export class ArraySchema<T> extends Schema<T[]> {
     this.expected = minItems > 0 ? `a list with at least ${minItems} ${entries}` : 'a list';
   }
   check(input: unknown, path: Path, ctx: Context): T[] | Invalid {
-    const value = ctx.form && typeof input === 'string' ? input.split(',').map((s) => s.trim()) : input;
+    const value = ctx.text && typeof input === 'string' ? input.split(',').map((s) => s.trim()) : input;
     if (!Array.isArray(value) || value.length < this.minItems) {
       return ctx.error(path, `expected ${this.expected}, got ${describeValue(value)}`);
     }

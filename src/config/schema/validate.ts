@@ -27,11 +27,12 @@ export function requireValidConfig(value: unknown, scope: Path = [], extra: read
 }
 
 /**
- * An admin request body checked by `schema`: JSON as it is, form input (Kong's admin API
- * takes both) read from text. Unknown and inherited keys are refused by the schema.
+ * An admin request body checked by `schema`. Kong's admin API takes form input, where every
+ * value is text, and JSON clients often send numbers as strings too: numbers, booleans and
+ * comma-separated lists are read from text either way. Unknown and inherited keys are refused.
  */
-export function checkBody<T>(schema: Schema<T>, body: Record<string, unknown>, form: boolean): T {
-  const { value, issues } = validate(schema, body, { form });
+export function checkBody<T>(schema: Schema<T>, body: Record<string, unknown>): T {
+  const { value, issues } = validate(schema, body, { text: true });
   const errors = issues.filter((i) => i.severity === 'error');
   if (value === undefined || errors.length > 0) throw schemaViolation(errors, []);
   return value;
