@@ -138,7 +138,14 @@ export class App {
     }
     const tls = proxy.tls ? await loadTls(proxy.tls) : undefined;
     for (const address of proxy.listen) {
-      const server = new ProxyServer(this.state, tls, this.state.requestStats);
+      const limits = {
+        clientHeaderTimeoutMs: proxy.client_header_timeout,
+        clientBodyTimeoutMs: proxy.client_body_timeout,
+        maxConnections: proxy.max_connections,
+        tunnelTimeoutMs: proxy.tunnel_timeout,
+        shutdownTimeoutMs: proxy.shutdown_timeout,
+      };
+      const server = new ProxyServer(this.state, { tls, limits, log: this.log, stats: this.state.requestStats });
       this.proxies.push(server);
       this.proxyAddresses.push(await server.listen(address));
     }

@@ -109,8 +109,17 @@ async function start(args: string[]): Promise<number> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  // A hard bound on shutdown (HAProxy's hard-stop-after): whatever still holds the process
+  // open a moment after the drain's own bound, the process exits, and exits 0.
+  const bound = setTimeout(() => {
+    log.warn('shutdown took too long: stopping now');
+    process.exit(0);
+  }, result.config.proxy.shutdown_timeout + 2000);
+  bound.unref();
   await app.close();
   await closeDemoUpstreams(demo);
+  // Nothing should be left; if something is (a socket nobody closed), it must not keep the process alive.
+  setTimeout(() => process.exit(0), 200).unref();
   return 0;
 }
 

@@ -11,6 +11,12 @@ export const ERROR_STATUS = {
   BODY_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   METHOD_NOT_ALLOWED: 405,
+  PRECONDITION_FAILED: 412,
+  BAD_REQUEST: 400,
+  REQUEST_TIMEOUT: 408,
+  URI_TOO_LONG: 414,
+  HEADERS_TOO_LARGE: 431,
+  UNAVAILABLE: 503,
   UPSTREAM_CONNECT: 502,
   UPSTREAM_RESET: 502,
   NO_HEALTHY_TARGET: 503,
@@ -65,4 +71,29 @@ export function errorBody(err: SwitchyardError): string {
     body.fields = err.fields;
   }
   return JSON.stringify(body);
+}
+
+/**
+ * What a proxied client is told for each error a request can meet: a fixed message and the
+ * stable code, never the internals (addresses, upstream names, parser errors), which go to
+ * the log. Kong's wording where Kong has one. Built once: an error answer costs no JSON work.
+ */
+const PUBLIC_MESSAGE: readonly (readonly [ErrorCode, string])[] = [
+  ['NO_ROUTE', 'no Route matched with those values'],
+  ['BAD_REQUEST', 'Bad request'],
+  ['REQUEST_TIMEOUT', 'Request timeout: the client was too slow to send the request'],
+  ['URI_TOO_LONG', 'Request URI too long'],
+  ['HEADERS_TOO_LARGE', 'Request header fields too large'],
+  ['NO_HEALTHY_TARGET', 'No healthy upstream'],
+  ['UNAVAILABLE', 'Service unavailable'],
+  ['UPSTREAM_CONNECT', 'An invalid response was received from the upstream server'],
+  ['UPSTREAM_RESET', 'An invalid response was received from the upstream server'],
+  ['UPSTREAM_TIMEOUT', 'The upstream server is timing out'],
+  ['INTERNAL', 'An unexpected error occurred'],
+];
+const PUBLIC_BODY = new Map(PUBLIC_MESSAGE.map(([code, message]) => [code, JSON.stringify({ message, code })]));
+
+/** The JSON body a proxied client gets for an error: a fixed message and the stable code. */
+export function publicErrorBody(code: ErrorCode): string {
+  return PUBLIC_BODY.get(code) ?? JSON.stringify({ message: 'Error', code });
 }

@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { SwitchyardError } from '../errors.js';
+import type { ErrorCode } from '../errors.js';
 import type { RouteRuntime, UpstreamRuntime } from '../core/snapshot.js';
 import type { Target } from '../core/targets.js';
 import { countFailure, type RequestStats } from '../core/request-stats.js';
 import { clientResponseHeaders, hasRequestBody } from './headers.js';
+import type { FailureLog } from './failure-log.js';
 import { sendError } from './respond.js';
 
 /** Errors raised before the request could have reached the upstream: always safe to retry. */
@@ -22,6 +23,8 @@ export interface Destination {
   target: Target;
   /** A sticky-session cookie to set on the response. */
   setCookie: string | undefined;
+  /** The authority of an absolute-form request target, which replaces its Host header (RFC 9112 section 3.2.2). */
+  authority: string | undefined;
 }
 
 /** A destination whose target is still to be chosen. */
@@ -56,6 +59,14 @@ export function chooseTarget(dest: Candidate, except?: Target): dest is Destinat
   return false;
 }
 
+/** What every exchange of one listener shares: one object, so a request allocates nothing for it. */
+export interface ExchangeSettings {
+  /** Where failure details go (the client only gets a code). */
+  readonly failures: FailureLog;
+  /** The longest pause allowed between two chunks of a request body (proxy.client_body_timeout). */
+  readonly clientBodyTimeoutMs: number;
+}
+
 /**
  * One client request forwarded to one target at a time, streaming both ways. It is
  * undici's raw dispatch handler (onConnect/onHeaders/onData/onComplete/onError), which
@@ -76,6 +87,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     private readonly dest: Destination,
     private readonly path: string,
     private readonly headers: string[],
+    private readonly settings: ExchangeSettings,
   ) {
     // Reading req.headers would build a header object per request; the raw list is enough.
     this.hasBody = hasRequestBody(req.rawHeaders);
@@ -85,7 +97,37 @@ export class Exchange implements Dispatcher.DispatchHandler {
   start(): void {
     // `on`, not `once`: `once` wraps the listener in a new function per request.
     this.res.on('close', this.onClientClose);
+    if (this.hasBody) this.watchBody();
     this.dispatch();
+  }
+
+  /**
+   * A client that stops sending its body (one byte every few seconds, or none) gets a 408
+   * after client_body_timeout of silence, as nginx answers; the clock stops when the body
+   * has been read. Only requests with a body pay for this.
+   */
+  private watchBody(): void {
+    const req = this.req;
+    const stalled = (): void => {
+      req.socket.setTimeout(0);
+      if (this.done) return;
+      this.done = true;
+      this.abortUpstream?.();
+      if (this.res.headersSent) {
+        this.res.destroy();
+        return;
+      }
+      this.res.shouldKeepAlive = false;
+      sendError(this.res, 'REQUEST_TIMEOUT');
+      this.statsOf()?.record(408, (performance.now() - this.startedAt) / 1000);
+    };
+    // On the request, not the socket: Node's server destroys a timed-out socket unless the request takes the event.
+    req.setTimeout(this.settings.clientBodyTimeoutMs);
+    req.once('timeout', stalled);
+    req.once('end', () => {
+      req.socket.setTimeout(0);
+      req.off('timeout', stalled);
+    });
   }
 
   private dispatch(): void {
@@ -164,9 +206,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
       return;
     }
     this.done = true;
-    const failure = toProxyError(err, this.dest);
+    const failure = failureCode(code);
     sendError(this.res, failure);
-    stats?.record(failure.status, ms / 1000);
+    stats?.record(failure === 'UPSTREAM_TIMEOUT' ? 504 : 502, ms / 1000);
+    this.settings.failures.report(failure, `upstream ${this.dest.upstream.name} failed: ${code || err.message}`, {
+      upstream: this.dest.upstream.name,
+      target: this.dest.target.address,
+    });
   }
 
   private readonly onClientClose = (): void => {
@@ -199,15 +245,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 }
 
-/** Map an undici failure to the error the client sees. */
-function toProxyError(err: Error & { code?: string }, dest: Destination): SwitchyardError {
-  const code = err.code ?? '';
+/** The error the client sees for an undici failure code. */
+function failureCode(code: string): ErrorCode {
   // A connect timeout is "cannot connect" (502); only a target that took the request and went quiet is a 504.
-  if (TIMEOUT.has(code) && !NOT_SENT.has(code)) {
-    return new SwitchyardError('UPSTREAM_TIMEOUT', `upstream ${dest.upstream.name} timed out (${dest.target.address})`);
-  }
-  if (NOT_SENT.has(code)) {
-    return new SwitchyardError('UPSTREAM_CONNECT', `cannot connect to upstream ${dest.upstream.name} (${dest.target.address}: ${code})`);
-  }
-  return new SwitchyardError('UPSTREAM_RESET', `upstream ${dest.upstream.name} failed (${dest.target.address}: ${code || err.message})`);
+  if (NOT_SENT.has(code)) return 'UPSTREAM_CONNECT';
+  return TIMEOUT.has(code) ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_RESET';
 }

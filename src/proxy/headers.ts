@@ -25,9 +25,10 @@ export interface ListenerInfo {
 /**
  * The upstream request's headers as a flat [name, value, …] list: the client's headers
  * less hop-by-hop ones (and any the Connection header names), plus X-Forwarded-*.
- * `host` is passed on only with preserve_host; otherwise undici sends the target's.
+ * `host` is passed on only with preserve_host; otherwise undici sends the target's. An
+ * absolute-form request's `authority` replaces its Host header (RFC 9112 section 3.2.2).
  */
-export function upstreamRequestHeaders(raw: readonly string[], addr: string, listener: ListenerInfo, preserveHost: boolean): string[] {
+export function upstreamRequestHeaders(raw: readonly string[], addr: string, listener: ListenerInfo, preserveHost: boolean, authority?: string): string[] {
   const out: string[] = [];
   let host = '';
   let forwardedFor = '';
@@ -46,6 +47,7 @@ export function upstreamRequestHeaders(raw: readonly string[], addr: string, lis
     out.push(name, raw[i + 1]);
   }
   if (connectionTokens !== undefined) dropNamed(out, connectionTokens);
+  if (authority !== undefined) host = authority;
   out.push(
     'x-forwarded-for',
     forwardedFor ? `${forwardedFor}, ${addr}` : addr,

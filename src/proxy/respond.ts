@@ -1,13 +1,20 @@
-import type { ServerResponse } from 'node:http';
-import { errorBody, type SwitchyardError } from '../errors.js';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
+import { ERROR_STATUS, type ErrorCode, publicErrorBody } from '../errors.js';
 
-/** Answer a proxied request with a JSON error body; a no-op if the client is gone. */
-export function sendError(res: ServerResponse, err: SwitchyardError): void {
+/** Answer a proxied request with the error's public JSON body; a no-op if the client is gone. */
+export function sendError(res: ServerResponse, code: ErrorCode): void {
   if (res.headersSent || res.destroyed) return;
-  const body = errorBody(err);
-  res.writeHead(err.status, {
+  const body = publicErrorBody(code);
+  res.writeHead(ERROR_STATUS[code], {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
   });
   res.end(body);
+}
+
+/** A whole HTTP/1.1 error response for a raw socket (a refused upgrade, a malformed request), closing the connection. */
+export function rawErrorResponse(code: ErrorCode): string {
+  const status = ERROR_STATUS[code];
+  const body = publicErrorBody(code);
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 }

@@ -1,104 +1,186 @@
-import http, { STATUS_CODES } from 'node:http';
-import https from 'node:https';
 import { readFile } from 'node:fs/promises';
-import type { Socket } from 'node:net';
+import http from 'node:http';
+import https from 'node:https';
+import { Server as NetServer, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { errorBody, SwitchyardError } from '../errors.js';
-import type { RequestStatsStore } from '../core/request-stats.js';
 import { listen } from '../address.js';
+import type { RequestStatsStore } from '../core/request-stats.js';
 import type { SnapshotSource } from '../core/state.js';
-import { type Candidate, chooseTarget, Exchange, type Destination } from './forward.js';
-import { upstreamRequestHeaders, type ListenerInfo } from './headers.js';
+import { ERROR_STATUS, type ErrorCode } from '../errors.js';
+import type { Logger } from '../log.js';
 import { hostOf, type RouteRequest } from '../routing/router.js';
-import { sendError } from './respond.js';
+import { clientErrorCode } from './client-errors.js';
+import { FailureLog } from './failure-log.js';
+import { type Candidate, chooseTarget, type Destination, Exchange, type ExchangeSettings } from './forward.js';
+import { hasRequestBody, type ListenerInfo, upstreamRequestHeaders } from './headers.js';
+import { hostHeaderCount, removeDotSegments, splitAbsoluteForm } from './request-target.js';
+import { rawErrorResponse, sendError } from './respond.js';
 import { WebSocketRelay } from './websocket.js';
 
 /** Why a request reaches no upstream, with the labels it is counted under. */
 class Refusal {
   constructor(
-    readonly error: SwitchyardError,
+    readonly code: ErrorCode,
     readonly service: string,
     readonly upstream: string,
   ) {}
 }
+const NO_ROUTE = new Refusal('NO_ROUTE', '', '');
+const BAD_REQUEST = new Refusal('BAD_REQUEST', '', '');
+const URI_TOO_LONG = new Refusal('URI_TOO_LONG', '', '');
 
-/** How long shutdown waits for in-flight requests before closing their connections. */
-export const DRAIN_GRACE_MS = 10_000;
+/** Longest request target accepted (nginx's large_client_header_buffers is 8k); longer is a 414. */
+export const MAX_URI_LENGTH = 8192;
+/** While draining, idle keep-alive connections are kept this long, so a request already on its way on one is still answered. */
+export const DRAIN_IDLE_MS = 1000;
+
+/** A proxy listener's limits and timeouts (the config's `proxy` section, in milliseconds). */
+export interface ProxyLimits {
+  readonly clientHeaderTimeoutMs: number;
+  readonly clientBodyTimeoutMs: number;
+  readonly maxConnections: number;
+  readonly tunnelTimeoutMs: number;
+  /** How long shutdown waits for busy connections before it destroys them (HAProxy's hard-stop-after). */
+  readonly shutdownTimeoutMs: number;
+}
+
+/** How to build a proxy listener. */
+export interface ProxyOptions {
+  readonly limits: ProxyLimits;
+  readonly log: Logger;
+  readonly tls?: { cert: Buffer; key: Buffer };
+  /** Where requests that never reach an upstream (404, 503) are counted; undefined with metrics off. */
+  readonly stats?: RequestStatsStore;
+}
 
 /** The proxy listener: route, choose upstream and target, forward. */
 export class ProxyServer {
   readonly server: http.Server;
   /** What X-Forwarded-Proto and -Port say: fixed per listener, so built once. */
   private client: ListenerInfo;
-  private readonly ws = new WebSocketRelay();
+  private readonly ws: WebSocketRelay;
+  private readonly settings: ExchangeSettings;
+  private readonly stats?: RequestStatsStore;
+  private readonly limits: ProxyLimits;
+  /** Set at shutdown: every answer then says `Connection: close`. */
+  private draining = false;
 
   /** Open client connections, for the connections gauge. */
   connections = 0;
 
   constructor(
     private readonly source: SnapshotSource,
-    tls?: { cert: Buffer; key: Buffer },
-    /** Where requests that never reach an upstream (404, 503) are counted; undefined with metrics off. */
-    private readonly stats?: RequestStatsStore,
+    options: ProxyOptions,
   ) {
+    const { tls, limits } = options;
+    this.limits = limits;
+    this.stats = options.stats;
+    this.settings = { failures: new FailureLog(options.log), clientBodyTimeoutMs: limits.clientBodyTimeoutMs };
+    this.ws = new WebSocketRelay(limits.tunnelTimeoutMs);
     this.client = { proto: tls ? 'https' : 'http', port: '' };
-    this.server = tls ? https.createServer({ cert: tls.cert, key: tls.key }) : http.createServer();
-    this.server.keepAliveTimeout = 65_000;
+    const serverOptions: http.ServerOptions = {
+      keepAliveTimeout: 65_000,
+      // A slowloris client trickling header bytes gets a 408 after client_header_timeout (nginx's
+      // client_header_timeout), checked often enough to be on time; bodies are timed per chunk
+      // (client_body_timeout), so there is no bound on a whole upload that keeps moving.
+      headersTimeout: limits.clientHeaderTimeoutMs,
+      requestTimeout: 0,
+      connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(limits.clientHeaderTimeoutMs / 4))),
+    };
+    this.server = tls ? https.createServer({ ...serverOptions, cert: tls.cert, key: tls.key }) : http.createServer(serverOptions);
+    // Connections beyond this are closed as soon as they are accepted (Node's maxConnections).
+    this.server.maxConnections = limits.maxConnections;
     this.server.on('request', (req, res) => this.handle(req, res));
     this.server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => {
       this.connections++;
       socket.once('close', () => this.connections--);
     });
     this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
-    this.server.on('clientError', (_err, socket: Duplex) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    this.server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
+      if (socket.writable && !responseStarted(socket)) socket.end(rawErrorResponse(clientErrorCode(err)));
       else socket.destroy();
     });
   }
 
   /** Handle one request: every lookup here is against the snapshot current at its start. */
   handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (this.draining) res.shouldKeepAlive = false;
     const dest = this.resolve(req);
     if (dest instanceof Refusal) {
       this.refuse(res, dest);
       return;
     }
     const route = dest.route;
-    const headers = upstreamRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', this.client, route.preserveHost);
+    const headers = upstreamRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', this.client, route.preserveHost, dest.authority);
     const path = upstreamPath(req.url ?? '/', route.stripPath ? dest.prefix : '', route.service.basePath);
-    new Exchange(req, res, dest, path, headers).start();
+    new Exchange(req, res, dest, path, headers, this.settings).start();
   }
 
-  /** Route the request and pick its upstream and target, or say why it cannot be. */
+  /**
+   * Read the request target as RFC 9112 says (one Host, absolute-form routed on its authority,
+   * dot-segments removed: req.url is rewritten in place), route it, and pick its upstream and
+   * target; or say why it cannot be.
+   */
   private resolve(req: http.IncomingMessage): Destination | Refusal {
+    let url = req.url ?? '/';
+    if (url.length > MAX_URI_LENGTH) return URI_TOO_LONG;
+    if (hostHeaderCount(req.rawHeaders) > 1) return BAD_REQUEST;
+    const absolute = splitAbsoluteForm(url);
+    if (absolute !== undefined) url = absolute.path;
+    else if (url.charCodeAt(0) !== 47 /* / */) return BAD_REQUEST;
+    req.url = removeDotSegments(url);
     const snap = this.source.current;
-    const host = snap.router.usesHost ? hostOf(req.headers.host) : '';
+    const host = snap.router.usesHost ? hostOf(absolute?.authority ?? req.headers.host) : '';
+    // Node's typing of IncomingMessage leaves url and method optional; a request from the server always has both.
     const match = snap.router.match(req as RouteRequest, host);
-    if (match === undefined) return new Refusal(new SwitchyardError('NO_ROUTE', 'no Route matched with those values'), '', '');
+    if (match === undefined) return NO_ROUTE;
     const service = match.target.service;
     const issued = service.stickyCookie === undefined ? undefined : service.split.bucketToIssue(req);
     const chosen = service.split.choose(req, issued);
     const setCookie = issued === undefined ? undefined : `${service.stickyCookie}=${issued}; Path=/; HttpOnly; SameSite=Lax`;
-    const dest: Candidate | undefined = chosen && { route: match.target, prefix: match.prefix, upstream: chosen, target: undefined, setCookie };
+    const dest: Candidate | undefined = chosen && {
+      route: match.target,
+      prefix: match.prefix,
+      upstream: chosen,
+      target: undefined,
+      setCookie,
+      authority: absolute?.authority,
+    };
     if (dest !== undefined && chooseTarget(dest)) return dest;
     const name = chosen?.name ?? service.upstreams[0]?.name ?? service.name;
-    return new Refusal(new SwitchyardError('NO_HEALTHY_TARGET', `no healthy targets in upstream ${name}`), service.name, name);
+    return new Refusal('NO_HEALTHY_TARGET', service.name, name);
   }
 
   /** Answer a request that reaches no upstream, and count it (with an empty target label). */
   private refuse(res: http.ServerResponse, r: Refusal): void {
-    sendError(res, r.error);
-    this.stats?.get(r.service, r.upstream, '').record(r.error.status, 0);
+    if (r.code === 'BAD_REQUEST' || r.code === 'URI_TOO_LONG') res.shouldKeepAlive = false;
+    sendError(res, r.code);
+    this.stats?.get(r.service, r.upstream, '').record(ERROR_STATUS[r.code], 0);
   }
 
+  /**
+   * An Upgrade request. A WebSocket handshake (GET) is relayed to the chosen target. Any
+   * other upgrade (h2c, a POST asking for websocket) is not relayed: without a body it is
+   * served as a plain HTTP/1.1 request on a connection that then closes; with one it is
+   * refused with a 400. Never a silent close.
+   */
   private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (!isWebSocketHandshake(req)) {
+      if (hasRequestBody(req.rawHeaders) || !(socket instanceof Socket)) {
+        socket.end(rawErrorResponse('BAD_REQUEST'));
+        return;
+      }
+      const res = new http.ServerResponse(req);
+      res.shouldKeepAlive = false;
+      res.assignSocket(socket);
+      res.once('finish', () => socket.end());
+      this.handle(req, res);
+      return;
+    }
     const dest = this.resolve(req);
     if (dest instanceof Refusal) {
-      this.stats?.get(dest.service, dest.upstream, '').record(dest.error.status, 0);
-      const body = errorBody(dest.error);
-      socket.end(
-        `HTTP/1.1 ${dest.error.status} ${STATUS_CODES[dest.error.status]}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-      );
+      this.stats?.get(dest.service, dest.upstream, '').record(ERROR_STATUS[dest.code], 0);
+      socket.end(rawErrorResponse(dest.code));
       return;
     }
     const route = dest.route;
@@ -113,20 +195,40 @@ export class ProxyServer {
     return bound;
   }
 
-  /** Stop accepting, let in-flight requests finish, then drop idle keep-alive connections. */
-  close(graceMs = DRAIN_GRACE_MS): Promise<void> {
+  /**
+   * Drain and stop: no new connections; every answer from now on says `Connection: close`;
+   * idle keep-alive connections are kept DRAIN_IDLE_MS, so that a request already sent on
+   * one is answered rather than reset, then closed; busy ones get shutdown_timeout to
+   * finish, then every socket left (WebSocket tunnels included) is destroyed.
+   */
+  close(shutdownMs = this.limits.shutdownTimeoutMs): Promise<void> {
+    this.draining = true;
+    this.ws.close();
     return new Promise((resolve) => {
-      // Busy keep-alive connections get this long to finish before they are cut.
-      const cut = setTimeout(() => this.server.closeAllConnections(), graceMs);
-      cut.unref();
-      this.server.close(() => {
-        clearTimeout(cut);
+      const idle = setTimeout(() => this.server.closeIdleConnections(), Math.min(DRAIN_IDLE_MS, shutdownMs));
+      const hard = setTimeout(() => this.server.closeAllConnections(), shutdownMs);
+      idle.unref();
+      hard.unref();
+      // net.Server's close, not http.Server's: that one would close idle connections at once.
+      NetServer.prototype.close.call(this.server, () => {
+        clearTimeout(idle);
+        clearTimeout(hard);
         resolve();
       });
-      this.server.closeIdleConnections();
-      this.ws.close();
+      // Idle connections that see a `Connection: close` answer end by themselves; the rest end at the bounds above.
     });
   }
+}
+
+/** True when a response is already being written on the connection (Node keeps it as the socket's `_httpMessage`). */
+function responseStarted(socket: Duplex): boolean {
+  const res: unknown = Reflect.get(socket, '_httpMessage');
+  return res instanceof http.ServerResponse && res.headersSent;
+}
+
+/** A WebSocket opening handshake: GET with `Upgrade: websocket` (RFC 6455 section 4.1). */
+function isWebSocketHandshake(req: http.IncomingMessage): boolean {
+  return req.method === 'GET' && req.headers.upgrade?.toLowerCase() === 'websocket';
 }
 
 /** The path sent upstream: the service's path, then the request path less a stripped prefix. */

@@ -1,4 +1,5 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
 import type { Destination } from './forward.js';
@@ -16,20 +17,25 @@ interface Handshake {
  * WebSocket (HTTP/1.1 Upgrade) pass-through to the chosen target. http-proxy-3 handles the
  * handshake and pipes both sockets. What users see is the same as for HTTP: the handshake
  * is counted in the metrics and the rollout window of the upstream it went to, and a failed
- * connect counts against the target's passive health. Open tunnels are tracked so that
- * shutdown can close them.
+ * connect counts against the target's passive health. A tunnel with no traffic either way
+ * for `idleMs` is closed (HAProxy's timeout tunnel), both of its sockets, so an upstream
+ * that never answers a FIN cannot hold one open; shutdown destroys every socket left.
  */
 export class WebSocketRelay {
   private readonly proxy = createProxyServer({ ws: true, xfwd: true });
+  /** Both sides of every open tunnel, and of handshakes under way. */
   private readonly open = new Set<Duplex>();
   /** Upgrades whose upstream has not answered yet, by client request. */
   private readonly pending = new WeakMap<IncomingMessage, Handshake>();
 
-  constructor() {
-    this.proxy.on('proxyReqWs', (proxyReq: ClientRequest, req: IncomingMessage) => {
+  constructor(private readonly idleMs: number) {
+    this.proxy.on('proxyReqWs', (proxyReq: ClientRequest, req: IncomingMessage, clientSocket: Duplex) => {
       const handshake = this.pending.get(req);
       if (handshake === undefined) return;
-      proxyReq.once('upgrade', (res: IncomingMessage) => answered(handshake, res.statusCode ?? 101));
+      proxyReq.once('upgrade', (res: IncomingMessage, upstreamSocket: Duplex) => {
+        this.track(upstreamSocket, clientSocket);
+        answered(handshake, res.statusCode ?? 101);
+      });
       // The upstream answered with plain HTTP (it is no WebSocket endpoint, or it is failing): relayed as it is.
       proxyReq.once('response', (res: IncomingMessage) => answered(handshake, res.statusCode ?? 0));
     });
@@ -39,8 +45,7 @@ export class WebSocketRelay {
   relay(req: IncomingMessage, socket: Duplex, head: Buffer, dest: Destination): void {
     const handshake: Handshake = { dest, startedAt: performance.now(), done: false };
     this.pending.set(req, handshake);
-    this.open.add(socket);
-    socket.once('close', () => this.open.delete(socket));
+    this.track(socket);
     const target = dest.target;
     this.proxy.ws(
       req,
@@ -61,11 +66,23 @@ export class WebSocketRelay {
     );
   }
 
-  /** Close every open tunnel. */
+  /** Close every open tunnel: both sides, at once. */
   close(): void {
     for (const s of this.open) s.destroy();
     this.open.clear();
     this.proxy.close();
+  }
+
+  /** Keep a tunnel socket for shutdown, and close it, and its `peer`, after idleMs without traffic. */
+  private track(socket: Duplex, peer?: Duplex): void {
+    this.open.add(socket);
+    socket.once('close', () => this.open.delete(socket));
+    if (socket instanceof Socket) {
+      socket.setTimeout(this.idleMs, () => {
+        socket.destroy();
+        peer?.destroy();
+      });
+    }
   }
 }
 

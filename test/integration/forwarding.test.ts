@@ -89,7 +89,7 @@ upstreams:
     const res = await get('/nothing-here');
     expect(res.status).toBe(404);
     expect(res.headers['content-type']).toMatch(/application\/json/);
-    expect(res.json).toEqual({ message: 'no Route matched with those values' });
+    expect(res.json).toEqual({ message: 'no Route matched with those values', code: 'NO_ROUTE' });
   });
 
   it('reuses keep-alive connections to the target', async () => {

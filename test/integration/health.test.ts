@@ -138,7 +138,7 @@ describe('health checks', () => {
     await waitFor(async () => (await health(sy))[a.address] === 'UNHEALTHY', 5_000, 'a to be ejected');
     const res = await request(`${sy.proxy}/`);
     expect(res.statusCode).toBe(503);
-    expect(await res.body.json()).toEqual({ message: 'no healthy targets in upstream u' });
+    expect(await res.body.json()).toEqual({ message: 'No healthy upstream', code: 'NO_HEALTHY_TARGET' });
   });
 
   it('fails over from green to blue during a split when green has no healthy target', async () => {
@@ -169,7 +169,7 @@ describe('health checks', () => {
     await request(`${sy.admin}/upstreams/blue/targets/${blue.address}/unhealthy`, { method: 'POST' });
     const res = await request(`${sy.proxy}/`);
     expect(res.statusCode).toBe(503);
-    expect(await res.body.json()).toEqual({ message: 'no healthy targets in upstream blue' });
+    expect(await res.body.json()).toEqual({ message: 'No healthy upstream', code: 'NO_HEALTHY_TARGET' });
     expect(green.hits).toBe(0);
     expect((await request(`${sy.proxy}/`, { headers: { 'x-canary': '1' } })).statusCode).toBe(200);
   });

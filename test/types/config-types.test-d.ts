@@ -5,7 +5,15 @@ import type { Config, Healthchecks, Route, Service, Upstream } from '../../src/c
 // `npm run typecheck` (part of `npm test`) fails when the schema's inferred type drifts from it.
 interface ExpectedConfig {
   _format_version?: string;
-  proxy: { listen: string[]; tls?: { cert: string; key: string } };
+  proxy: {
+    listen: string[];
+    tls?: { cert: string; key: string };
+    client_header_timeout: number;
+    client_body_timeout: number;
+    max_connections: number;
+    tunnel_timeout: number;
+    shutdown_timeout: number;
+  };
   admin: { listen: string; token?: string };
   metrics: { enabled: boolean };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };

@@ -239,6 +239,21 @@ const service = new Preprocessed(serviceFields, expandServiceUrl, withUrlInJsonS
 const proxy = object({
   listen: array(listen, { minItems: 1 }).default(['127.0.0.1:8000']).describe('Addresses the proxy listens on, "HOST:PORT"; port 0 picks a free port.'),
   tls: object({ cert: string({ minLength: 1 }), key: string({ minLength: 1 }) }).optional(),
+  client_header_timeout: duration({ min: 100, max: 3_600_000 })
+    .default('60s')
+    .describe("A client must send its whole request head within this (nginx's client_header_timeout); else 408."),
+  client_body_timeout: duration({ min: 100, max: 3_600_000 })
+    .default('60s')
+    .describe("Longest pause between two chunks of a request body (nginx's client_body_timeout); else 408."),
+  max_connections: integer({ min: 1, max: 10_000_000 })
+    .default(10_000)
+    .describe('Open client connections per listener; connections beyond it are closed as soon as they are accepted.'),
+  tunnel_timeout: duration({ min: 1000, max: 604_800_000 })
+    .default('1h')
+    .describe("A WebSocket tunnel with no traffic either way for this long is closed (HAProxy's timeout tunnel)."),
+  shutdown_timeout: duration({ min: 0, max: 3_600_000 })
+    .default('10s')
+    .describe("At shutdown, busy connections get this long to finish; then every socket is closed (HAProxy's hard-stop-after)."),
 });
 
 const admin = object({
