@@ -68,6 +68,11 @@ export class ProxyServer {
   /** Open client connections, for the connections gauge. */
   connections = 0;
 
+  /** Sockets held for WebSocket tunnels, client and upstream sides. */
+  get tunnelSockets(): number {
+    return this.ws.sockets;
+  }
+
   constructor(
     private readonly source: SnapshotSource,
     options: ProxyOptions,

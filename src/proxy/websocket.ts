@@ -27,17 +27,25 @@ export class WebSocketRelay {
   private readonly open = new Set<Duplex>();
   /** Upgrades whose upstream has not answered yet, by client request. */
   private readonly pending = new WeakMap<IncomingMessage, Handshake>();
+  /** The client socket of each upgraded upstream socket, until the tunnel opens. */
+  private readonly peers = new WeakMap<Duplex, Duplex>();
 
   constructor(private readonly idleMs: number) {
     this.proxy.on('proxyReqWs', (proxyReq: ClientRequest, req: IncomingMessage, clientSocket: Duplex) => {
       const handshake = this.pending.get(req);
       if (handshake === undefined) return;
       proxyReq.once('upgrade', (res: IncomingMessage, upstreamSocket: Duplex) => {
-        this.track(upstreamSocket, clientSocket);
+        this.peers.set(upstreamSocket, clientSocket);
+        this.track(upstreamSocket);
         answered(handshake, res.statusCode ?? 101);
       });
       // The upstream answered with plain HTTP (it is no WebSocket endpoint, or it is failing): relayed as it is.
       proxyReq.once('response', (res: IncomingMessage) => answered(handshake, res.statusCode ?? 0));
+    });
+    // The tunnel is piped: only now are both sockets set up (http-proxy-3 clears their timeouts before this).
+    this.proxy.on('open', (upstreamSocket: Duplex) => {
+      const client = this.peers.get(upstreamSocket);
+      if (client !== undefined) this.idleTimeout(upstreamSocket, client);
     });
   }
 
@@ -66,6 +74,11 @@ export class WebSocketRelay {
     );
   }
 
+  /** Sockets held open for tunnels (both sides of each, and handshakes under way). */
+  get sockets(): number {
+    return this.open.size;
+  }
+
   /** Close every open tunnel: both sides, at once. */
   close(): void {
     for (const s of this.open) s.destroy();
@@ -73,16 +86,19 @@ export class WebSocketRelay {
     this.proxy.close();
   }
 
-  /** Keep a tunnel socket for shutdown, and close it, and its `peer`, after idleMs without traffic. */
-  private track(socket: Duplex, peer?: Duplex): void {
+  /** Keep a tunnel socket, so that shutdown can destroy it. */
+  private track(socket: Duplex): void {
     this.open.add(socket);
     socket.once('close', () => this.open.delete(socket));
-    if (socket instanceof Socket) {
-      socket.setTimeout(this.idleMs, () => {
-        socket.destroy();
-        peer?.destroy();
-      });
-    }
+  }
+
+  /** Close both sockets of a tunnel once either has seen no traffic (read or written) for idleMs. */
+  private idleTimeout(upstream: Duplex, client: Duplex): void {
+    const closeBoth = (): void => {
+      upstream.destroy();
+      client.destroy();
+    };
+    for (const s of [upstream, client]) if (s instanceof Socket) s.setTimeout(this.idleMs, closeBoth);
   }
 }
 

@@ -110,7 +110,10 @@ describe('hostile clients', () => {
   });
 
   it('serves an upgrade it does not relay (h2c) as plain HTTP/1.1, and refuses a POST asking for websocket with 400', async () => {
-    const h2c = await rawExchange(port, request(['GET /admin/h2c HTTP/1.1', 'Host: x', 'Connection: Upgrade, HTTP2-Settings', 'Upgrade: h2c', 'HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA']));
+    const h2c = await rawExchange(
+      port,
+      request(['GET /admin/h2c HTTP/1.1', 'Host: x', 'Connection: Upgrade, HTTP2-Settings', 'Upgrade: h2c', 'HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA']),
+    );
     expect(h2c.status).toBe(200);
     expect(h2c.closed).toBe(true);
     expect(seen.at(-1)?.url).toBe('/admin/h2c');
@@ -124,7 +127,9 @@ describe('hostile clients', () => {
       const { connect } = await import('node:net');
       for (let i = 0; i < 60; i++) sockets.push(connect(port, '127.0.0.1'));
       await Promise.all(sockets.map((s) => new Promise((r) => s.once('connect', r).once('error', r).once('close', r))));
-      const closed = await Promise.all(sockets.map((s) => new Promise<boolean>((r) => (s.destroyed ? r(true) : s.once('close', () => r(true)).setTimeout(500, () => r(false))))));
+      const closed = await Promise.all(
+        sockets.map((s) => new Promise<boolean>((r) => (s.destroyed ? r(true) : s.once('close', () => r(true)).setTimeout(500, () => r(false))))),
+      );
       expect(closed.filter(Boolean).length).toBeGreaterThanOrEqual(10);
       // The listener still serves once they are gone.
       for (const s of sockets) s.destroy();

@@ -18,7 +18,14 @@ describe('the Kong blue-green example (SPEC section 3)', () => {
     const config = loaded(result);
     expect(result.warnings).toEqual([]);
     expect(config._format_version).toBe('3.0');
-    expect(config.proxy).toEqual({ listen: ['127.0.0.1:8000'], client_header_timeout: 60_000, client_body_timeout: 60_000, max_connections: 10_000, tunnel_timeout: 3_600_000, shutdown_timeout: 10_000 });
+    expect(config.proxy).toEqual({
+      listen: ['127.0.0.1:8000'],
+      client_header_timeout: 60_000,
+      client_body_timeout: 60_000,
+      max_connections: 10_000,
+      tunnel_timeout: 3_600_000,
+      shutdown_timeout: 10_000,
+    });
     expect(config.admin).toEqual({ listen: '127.0.0.1:8001', token: 'secret' });
     expect(config.services).toEqual([
       {

@@ -56,7 +56,14 @@ const PASSIVE_DEFAULTS = {
 
 describe('defaults', () => {
   const empty = {
-    proxy: { listen: ['127.0.0.1:8000'], client_header_timeout: 60_000, client_body_timeout: 60_000, max_connections: 10_000, tunnel_timeout: 3_600_000, shutdown_timeout: 10_000 },
+    proxy: {
+      listen: ['127.0.0.1:8000'],
+      client_header_timeout: 60_000,
+      client_body_timeout: 60_000,
+      max_connections: 10_000,
+      tunnel_timeout: 3_600_000,
+      shutdown_timeout: 10_000,
+    },
     admin: { listen: '127.0.0.1:8001' },
     metrics: { enabled: true },
     log: { level: 'info' },
