@@ -3,7 +3,7 @@ import { formatDiagnostic, parseConfig } from '../config/load/parse.js';
 import type { Config } from '../config/schema/config-schema.js';
 import { BadInputError } from '../errors.js';
 import type { AdminContext } from './context.js';
-import type { AdminRequest, AdminResponse, AdminRoute } from './router.js';
+import { type AdminRequest, type AdminResponse, type AdminRoute, requireMatch } from './router.js';
 
 /** GET /config (the running config as YAML, like `deck dump`) and POST /config (replace it, like Kong's DB-less /config). */
 export function configRoutes(ctx: AdminContext): AdminRoute[] {
@@ -11,7 +11,10 @@ export function configRoutes(ctx: AdminContext): AdminRoute[] {
     {
       methods: ['GET'],
       path: '/config',
-      handler: () => ({ status: 200, text: dump(ctx.pipeline.current.config), contentType: 'application/yaml; charset=utf-8' }),
+      handler: () => {
+        const snap = ctx.pipeline.current;
+        return { status: 200, text: dump(snap.config), contentType: 'application/yaml; charset=utf-8', etag: `"${snap.hash}"` };
+      },
     },
     { methods: ['POST'], path: '/config', handler: (req) => replace(ctx, req) },
   ];
@@ -25,6 +28,7 @@ export function dump(config: Config): string {
 
 async function replace(ctx: AdminContext, req: AdminRequest): Promise<AdminResponse> {
   // A JSON body whose `config` field holds the YAML text is accepted too, as Kong's /config takes.
+  requireMatch(req, `"${ctx.pipeline.current.hash}"`);
   const text = typeof req.body.config === 'string' ? req.body.config : req.raw;
   if (text.trim() === '') throw new BadInputError('send the new config as the request body (YAML or JSON)');
   const result = ctx.file ? await ctx.file.replace(text) : parseConfig(text, 'request body');
@@ -44,5 +48,6 @@ async function replace(ctx: AdminContext, req: AdminRequest): Promise<AdminRespo
       config_hash: snap.hash,
       warnings: [...result.warnings.map(formatDiagnostic), ...restart.map((k) => `${k} listener settings changed: they take effect on restart`)],
     },
+    etag: `"${snap.hash}"`,
   };
 }

@@ -1,5 +1,6 @@
 import type { Actor } from '../core/history.js';
-import type { SwitchyardError } from '../errors.js';
+import { createHash } from 'node:crypto';
+import { SwitchyardError } from '../errors.js';
 
 /** A parsed admin request, as handlers see it. */
 export interface AdminRequest {
@@ -14,6 +15,8 @@ export interface AdminRequest {
   readonly remoteAddress: string;
   /** Who is asking, as the history records it. */
   readonly actor: Actor;
+  /** The If-Match header: the change applies only to the entity version it names. */
+  readonly ifMatch: string | undefined;
 }
 
 /** What a handler answers: a status and a JSON body, or raw text with its content type. */
@@ -22,6 +25,8 @@ export interface AdminResponse {
   readonly body?: unknown;
   readonly text?: string;
   readonly contentType?: string;
+  /** The entity's version, for optimistic concurrency (If-Match). */
+  readonly etag?: string;
 }
 
 /** An admin endpoint handler; it throws a SwitchyardError for a bad request. */
@@ -81,4 +86,26 @@ function matchSegments(pattern: string[], parts: string[]): Record<string, strin
 /** Kong's error body: message, and for schema violations the name and the fields. */
 export function adminErrorBody(err: SwitchyardError): Record<string, unknown> {
   return err.fields ? { message: err.message, name: 'schema violation', fields: err.fields } : { message: err.message };
+}
+
+/**
+ * Optimistic concurrency, as Caddy's admin API does it: a change sent with If-Match applies
+ * only while the entity still has that ETag, so two operators cannot silently overwrite
+ * each other. `*` matches any version; no header means no check.
+ */
+export function requireMatch(req: AdminRequest, etag: string): void {
+  const header = req.ifMatch;
+  if (header === undefined || header.trim() === '*') return;
+  const given = header.split(',').map((t) => t.trim().replace(/^W\//, ''));
+  if (!given.includes(etag)) {
+    throw new SwitchyardError(
+      'PRECONDITION_FAILED',
+      `the entity changed since you read it (its ETag is now ${etag}, If-Match said ${header}); read it again and retry`,
+    );
+  }
+}
+
+/** A strong ETag for a value: a short hash of its JSON. */
+export function etagOf(value: unknown): string {
+  return `"${createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16)}"`;
 }

@@ -44,7 +44,9 @@ export class AdminServer {
         contentType: req.headers['content-type'] ?? '',
         remoteAddress,
         actor: { via: 'admin', by: remoteAddress },
+        ifMatch: req.headers['if-match'],
       });
+      if (out.etag !== undefined) res.setHeader('etag', out.etag);
       if (out.text !== undefined) send(res, out.status, out.text, out.contentType ?? 'text/plain; charset=utf-8');
       else if (out.body === undefined) send(res, out.status, '', undefined);
       else send(res, out.status, JSON.stringify(out.body, null, 2) + '\n', 'application/json; charset=utf-8');
@@ -57,8 +59,9 @@ export class AdminServer {
   /** Constant-time bearer token check (digests make the lengths equal). */
   private authorize(req: http.IncomingMessage): void {
     if (!this.tokenDigest) return;
-    const header = req.headers.authorization ?? '';
-    const given = header.startsWith('Bearer ') ? header.slice(7) : '';
+    // The scheme is case-insensitive (RFC 9110 section 11.1).
+    const m = /^bearer +(.*)$/i.exec(req.headers.authorization ?? '');
+    const given = m ? m[1] : '';
     if (!timingSafeEqual(digest(given), this.tokenDigest)) {
       throw new SwitchyardError('UNAUTHORIZED', 'Unauthorized: send the admin token as "Authorization: Bearer <token>"');
     }

@@ -5,7 +5,7 @@ import type { ServiceRuntime } from '../core/snapshot.js';
 import { BadInputError, ConflictError, NotFoundError } from '../errors.js';
 import type { AdminContext } from './context.js';
 import { isForced } from './rollouts.js';
-import type { AdminRequest, AdminResponse, AdminRoute } from './router.js';
+import { type AdminRequest, type AdminResponse, type AdminRoute, etagOf, requireMatch } from './router.js';
 import { list, serviceView } from './views.js';
 
 /** Service fields PATCH may change; the schema checks their values as it checks a file. */
@@ -21,7 +21,14 @@ export function serviceRoutes(ctx: AdminContext): AdminRoute[] {
   };
   return [
     { methods: ['GET'], path: '/services', handler: () => ({ status: 200, body: list([...ctx.pipeline.current.services.values()].map(serviceView)) }) },
-    { methods: ['GET'], path: '/services/:name', handler: (req) => ({ status: 200, body: serviceView(find(req.params.name)) }) },
+    {
+      methods: ['GET'],
+      path: '/services/:name',
+      handler: (req) => {
+        const svc = find(req.params.name);
+        return { status: 200, body: serviceView(svc), etag: etagOf(svc.config) };
+      },
+    },
     { methods: ['PATCH'], path: '/services/:name', handler: (req) => patchService(ctx, find(req.params.name).name, req) },
   ];
 }
@@ -41,6 +48,8 @@ async function patchService(ctx: AdminContext, name: string, req: AdminRequest):
       throw new BadInputError(`schema violation (${key}: cannot be removed)`, { [key]: 'cannot be removed' });
     delete fields[key];
   }
+  const current = ctx.pipeline.current.services.get(name);
+  if (current) requireMatch(req, etagOf(current.config));
   const set = checkBody(serviceChange, fields);
   if (Object.keys(set).length + unset.length === 0) throw new BadInputError(`nothing to change (allowed: ${PATCHABLE.join(', ')})`);
   const change = { kind: 'service', service: name, set, unset } as const;
@@ -56,5 +65,5 @@ async function patchService(ctx: AdminContext, name: string, req: AdminRequest):
   await applied.saved;
   const svc = applied.snapshot.services.get(name);
   if (!svc) throw new NotFoundError(`service "${name}" not found`);
-  return { status: 200, body: serviceView(svc) };
+  return { status: 200, body: serviceView(svc), etag: etagOf(svc.config) };
 }

@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema/config-schema.js';
 import { requireValidConfig } from '../config/schema/validate.js';
+import { ConflictError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { type Change, planChange } from './changes.js';
 import type { Actor, History, HistoryEntry, HistoryEvent } from './history.js';
@@ -9,6 +10,8 @@ import type { ProxyState } from './state.js';
 /** Where applied configs are kept so that they survive a restart (the config file, or a state file). */
 export interface Persister {
   save(config: Config): Promise<void>;
+  /** Why an admin change could not be kept now (e.g. the file on disk holds a refused edit); undefined when it can. */
+  blocked(): string | undefined;
 }
 
 /** Told of every applied change, right after the swap (rollouts reconcile with a new config here). */
@@ -46,6 +49,10 @@ export class ChangePipeline {
 
   /** Apply a change: the new snapshot serves every request that starts once this returns. Throws a 400 or 404 for a bad change. */
   apply(change: Change, actor: Actor): Applied {
+    // An admin change that could not be saved would be lost at the next restart: refuse it
+    // instead. Rollouts and the file itself go on (a rollback must never be held up).
+    const blocked = actor.via === 'admin' ? this.persister?.blocked() : undefined;
+    if (blocked !== undefined) throw new ConflictError(blocked);
     const plan = planChange(this.state.current.config, change);
     const config = requireValidConfig(plan.next, plan.scope, plan.issues);
     const snapshot = this.state.swap(config);

@@ -80,6 +80,41 @@ describe('admin API', () => {
     expect(await colour()).toBe('blue');
   });
 
+  it('answers a change made against a stale ETag with 412 (optimistic concurrency, as Caddy does)', async () => {
+    const res = await request(`${sy.admin}/services/svc`);
+    const etag = res.headers.etag;
+    await res.body.dump();
+    expect(etag).toMatch(/^"[0-9a-f]{16}"$/);
+    const first = await request(`${sy.admin}/services/svc`, {
+      method: 'PATCH',
+      body: '{"retries":3}',
+      headers: { 'content-type': 'application/json', 'if-match': String(etag) },
+    });
+    expect(first.statusCode).toBe(200);
+    expect(first.headers.etag).not.toBe(etag);
+    await first.body.dump();
+    const stale = await request(`${sy.admin}/services/svc`, {
+      method: 'PATCH',
+      body: '{"retries":4}',
+      headers: { 'content-type': 'application/json', 'if-match': String(etag) },
+    });
+    expect(stale.statusCode).toBe(412);
+    expect(((await stale.body.json()) as { message: string }).message).toMatch(/changed since you read it/);
+    const config = await request(`${sy.admin}/config`);
+    await config.body.dump();
+    expect(config.headers.etag).toMatch(/^"[0-9a-f]{16}"$/);
+    const replaced = await request(`${sy.admin}/config`, {
+      method: 'POST',
+      body: 'services: []',
+      headers: { 'content-type': 'application/yaml', 'if-match': '"0000000000000000"' },
+    });
+    expect(replaced.statusCode).toBe(412);
+    await replaced.body.dump();
+    await request(`${sy.admin}/services/svc`, { method: 'PATCH', body: '{"retries":5}', headers: { 'content-type': 'application/json' } }).then((r) =>
+      r.body.dump(),
+    );
+  });
+
   it("adds, reweights and removes targets as Kong's target API does", async () => {
     const extra = await startDemoUpstream('green');
     try {

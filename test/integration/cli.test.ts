@@ -35,6 +35,27 @@ describe('switchyard validate', () => {
     expect(kong.stdout).toMatch(/ok \(1 services, 2 upstreams\)/);
   });
 
+  it('loads a deck dump with its _info, _workspace and _konnect keys: warnings only, exit 0', async () => {
+    const deck = await cli('validate', 'test/fixtures/kong-deck-dump.yaml');
+    expect(deck.code).toBe(0);
+    expect(deck.stderr).toMatch(/ignoring unknown keys .*\(warning\)/);
+    expect(deck.stderr).not.toMatch(/_info|_workspace|_konnect|_transform/);
+  });
+
+  it('refuses a config too large or nested too deeply before parsing it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'switchyard-'));
+    const deep = join(dir, 'deep.yaml');
+    await writeFile(deep, `services: ${'['.repeat(200)}${']'.repeat(200)}\n`);
+    const nested = await cli('validate', deep);
+    expect(nested.code).toBe(1);
+    expect(nested.stdout).toMatch(/deep\.yaml:1:\d+ the config is nested too deeply \(more than 64 levels\)/);
+    const huge = join(dir, 'huge.yaml');
+    await writeFile(huge, `# ${'x'.repeat(5 * 1024 * 1024)}\n`);
+    const big = await cli('validate', huge);
+    expect(big.code).toBe(1);
+    expect(big.stdout).toMatch(/huge\.yaml:1:1 the config is larger than 4194304 bytes/);
+  });
+
   it('prints FILE:LINE:COL message for each problem and exits 1', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'switchyard-'));
     const file = join(dir, 'bad.yaml');

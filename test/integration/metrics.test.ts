@@ -97,6 +97,12 @@ upstreams: [{ name: blue, targets: [{ target: "127.0.0.1:1" }] }, { name: green,
       expect(res.statusCode).toBe(401);
       expect(((await res.body.json()) as { message: string }).message).toMatch(/Authorization: Bearer/);
     }
+    // The scheme is case-insensitive (RFC 9110 11.1).
+    for (const scheme of ['bearer', 'BEARER']) {
+      const res = await request(`${sy.admin}/status`, { headers: { authorization: `${scheme} s3cret` } });
+      await res.body.dump();
+      expect(res.statusCode).toBe(200);
+    }
     const ok = await request(`${sy.admin}/status`, { headers: { authorization: 'Bearer s3cret' } });
     expect(ok.statusCode).toBe(200);
     await ok.body.dump();

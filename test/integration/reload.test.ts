@@ -312,6 +312,20 @@ describe('hot reload and durable state', () => {
     expect(await readFile(file, 'utf8')).toBe(text('green'));
   });
 
+  it('refuses an admin change with 409 while the file on disk holds a refused edit, instead of a change it cannot keep', async () => {
+    await writeFile(file, text());
+    const app = await start();
+    await writeFile(file, text('green').replace('host: green', 'host: [green'));
+    await waitFor(async () => (await admin(app, 'GET', '/status')).json!.status === 'warn', 5_000, 'the rejection');
+    const refused = await admin(app, 'PATCH', '/services/svc', JSON.stringify({ host: 'green' }));
+    expect(refused.status).toBe(409);
+    expect(refused.json!.message).toMatch(/holds an edit that is not valid .* this change was not applied/);
+    expect(await colour(app)).toBe('blue');
+    await writeFile(file, text());
+    await waitFor(async () => (await admin(app, 'GET', '/status')).json!.status === 'pass', 5_000, 'the fix');
+    expect((await admin(app, 'PATCH', '/services/svc', JSON.stringify({ host: 'green' }))).status).toBe(200);
+  });
+
   it('rolls back after a restart: the host before the last switch is saved with the switch', async () => {
     await writeFile(file, text());
     const app = await start();

@@ -90,11 +90,11 @@ describe('a decK dump full of Kong fields', () => {
     expect(config.upstreams.map((u) => u.targets)).toEqual([[{ target: '192.168.34.15:80', weight: 100 }], [{ target: '192.168.34.17:80', weight: 100 }]]);
     const text = result.warnings.map((w) => `${w.line}:${w.col} ${w.message.replace(/ \(switchyard uses: .*\)$/, '')}`);
     expect(text).toEqual([
-      '6:3 services[0]: ignoring unknown keys "enabled", "id", "tags"',
-      '16:5 services[0].routes[0]: ignoring unknown keys "https_redirect_status_code", "id", "path_handling", "protocols", "regex_priority", "request_buffering", "response_buffering", "tags"',
-      '43:3 upstreams[0]: ignoring unknown keys "hash_fallback", "hash_on", "hash_on_cookie_path", "id", "slots", "tags", "use_srv_name"',
-      '112:5 upstreams[0].targets[0]: ignoring unknown keys "id", "tags"',
-      '120:3 upstreams[1]: ignoring unknown key "slots"',
+      '15:3 services[0]: ignoring unknown keys "enabled", "id", "tags"',
+      '25:5 services[0].routes[0]: ignoring unknown keys "https_redirect_status_code", "id", "path_handling", "protocols", "regex_priority", "request_buffering", "response_buffering", "tags"',
+      '52:3 upstreams[0]: ignoring unknown keys "hash_fallback", "hash_on", "hash_on_cookie_path", "id", "slots", "tags", "use_srv_name"',
+      '121:5 upstreams[0].targets[0]: ignoring unknown keys "id", "tags"',
+      '129:3 upstreams[1]: ignoring unknown key "slots"',
     ]);
   });
 });

@@ -43,7 +43,8 @@ function conforms(schema: JsonSchema, value: unknown): boolean {
     if (s.minProperties && Object.keys(obj).length < s.minProperties) return false;
     for (const [k, v] of Object.entries(obj)) {
       if (s.propertyNames && !conforms(s.propertyNames, k)) return false;
-      const sub = s.properties?.[k] ?? s.additionalProperties;
+      const pattern = Object.entries((s.patternProperties ?? {}) as Record<string, JsonSchema>).find(([re]) => new RegExp(re).test(k));
+      const sub = s.properties?.[k] ?? pattern?.[1] ?? s.additionalProperties;
       if (sub === false || (sub && sub !== true && !conforms(sub, v))) return false;
     }
   }

@@ -2,12 +2,12 @@
  * YAML text → a validated, defaulted, deep-frozen Config, or every problem with the file,
  * line and column of the node it is about. Nothing past this file sees raw YAML.
  */
-import { readFile } from 'node:fs/promises';
 import { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { Config } from '../schema/config-schema.js';
 import { type Issue, issueText, type Path } from '../schema/dsl.js';
 import { checkConfig } from '../schema/validate.js';
 import { expandEnv } from './env.js';
+import { configTooBig, readConfigText } from './limits.js';
 
 /** One problem in a config file; line and col are 1-based. */
 export type Diagnostic = { file: string; line: number; col: number; message: string };
@@ -24,7 +24,7 @@ export function formatDiagnostic(d: Diagnostic): string {
 export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Promise<ParseResult> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readConfigText(file);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     return { ok: false, errors: [{ file, line: 1, col: 1, message }], warnings: [] };
@@ -34,6 +34,8 @@ export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = proc
 
 /** Parse config text; `file` only names the source in diagnostics. */
 export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): ParseResult {
+  const refused = configTooBig(text);
+  if (refused !== undefined) return failed([{ file, ...positionOf(text, refused.offset), message: refused.message }], []);
   const lineCounter = new LineCounter();
   // merge: `<<: *defaults` is handy for repeated healthchecks and costs nothing.
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
@@ -76,6 +78,13 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
 function flowHint(text: string, offset: number): string {
   const reference = text[offset - 1] === '$' && text[offset] === '{';
   return reference ? ' (inside [ ] or { }, quote a value that uses ${VAR}: "${VAR}")' : '';
+}
+
+/** 1-based line and column of an offset, for problems found before the YAML parser runs. */
+function positionOf(text: string, offset: number): { line: number; col: number } {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  return { line, col: offset - before.lastIndexOf('\n') };
 }
 
 function failed(errors: Diagnostic[], warnings: Diagnostic[]): ParseResult {

@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
 import type { Clock, Timer } from '../../clock.js';
+import { readConfigText } from './limits.js';
 
 /** Settles a burst of file events into one reload (editors write several times). */
 export const DEBOUNCE_MS = 25;
@@ -105,7 +105,7 @@ export class ConfigWatcher {
     const readAt = this.clock.elapsed();
     let text: string;
     try {
-      text = await readFile(this.path, 'utf8');
+      text = await readConfigText(this.path);
     } catch (err) {
       // Mid-swap the file may be briefly missing; the next event brings it back.
       const e = err instanceof Error ? err : new Error(String(err));

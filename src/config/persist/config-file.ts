@@ -6,6 +6,7 @@ import type { Clock } from '../../clock.js';
 import { ConflictError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { type ParseResult, parseConfig } from '../load/parse.js';
+import { readConfigText } from '../load/limits.js';
 import type { Reading } from '../load/reloader.js';
 import type { Config } from '../schema/config-schema.js';
 import { atomicWrite } from './atomic-write.js';
@@ -67,7 +68,7 @@ export class ConfigFile {
   async load(): Promise<ParseResult> {
     let text: string;
     try {
-      text = await readFile(this.path, 'utf8');
+      text = await readConfigText(this.path);
     } catch (err) {
       return { ok: false, errors: [{ file: this.path, line: 1, col: 1, message: err instanceof Error ? err.message : String(err) }], warnings: [] };
     }
@@ -125,6 +126,12 @@ export class ConfigFile {
     this.refused = undefined;
   }
 
+  /** Why admin changes cannot be written now: the file on disk holds an edit that was refused. */
+  blocked(): string | undefined {
+    if (this.mode !== 'file' || this.refused === undefined) return undefined;
+    return `${this.path} holds an edit that is not valid (see GET /status, details.last_reload): fix or revert it, then retry; this change was not applied`;
+  }
+
   /** Text that parsed but could not be applied: not tried again until the file changes. */
   refuse(text: string): void {
     this.refused = text;
@@ -156,6 +163,7 @@ export class ConfigFile {
       await this.writeFile(text);
       this.text = text;
       this.base = result.config;
+      this.refused = undefined;
     });
     this.queue = write.catch(() => undefined);
     await write;
@@ -192,7 +200,7 @@ export class ConfigFile {
   /** Write the overlay into the config file; false when it must go to the state file instead. */
   private async writeBack(overlay: Overlay, config: Config): Promise<boolean> {
     // A hand edit not yet picked up by the watcher wins: do not write over it.
-    const onDisk = await readFile(this.path, 'utf8').catch(() => this.text);
+    const onDisk = await readConfigText(this.path).catch(() => this.text);
     if (onDisk !== this.text) {
       this.log.warn({ file: this.path }, 'the config file was edited by hand while an admin change was being saved: the hand edit wins');
       return true;

@@ -283,7 +283,8 @@ export const configSchema = object(
     upstreams: array(upstream).default([]),
     _format_version: string().optional().describe('decK format version; accepted and ignored.'),
   },
-  { unknown: 'error' },
+  // decK's metadata keys (_info, _workspace, _konnect, _transform, …) are accepted and ignored, so a `deck gateway dump` loads.
+  { unknown: 'error', ignore: /^_/ },
 );
 
 /** A validated config with every default applied (deep-frozen by the parser). */

@@ -28,6 +28,8 @@ export type UnknownKeys = 'error' | 'warn';
 export interface ObjectOptions {
   readonly unknown?: UnknownKeys;
   readonly alsoKnown?: readonly string[];
+  /** Keys accepted and ignored without a word (decK's `_info`, `_workspace`, … metadata). */
+  readonly ignore?: RegExp;
 }
 
 type Simplify<T> = { [K in keyof T]: T[K] } & {};
@@ -45,6 +47,7 @@ export class ObjectSchema<P extends Props> extends Schema<ObjectOutput<P>> {
   readonly expected = 'a mapping';
   readonly unknown: UnknownKeys;
   readonly known: readonly string[];
+  readonly ignore?: RegExp;
 
   constructor(
     readonly props: P,
@@ -53,6 +56,7 @@ export class ObjectSchema<P extends Props> extends Schema<ObjectOutput<P>> {
     super();
     this.unknown = options.unknown ?? 'error';
     this.known = [...Object.keys(props), ...(options.alsoKnown ?? [])];
+    this.ignore = options.ignore;
   }
 
   check(value: unknown, path: Path, ctx: Context): ObjectOutput<P> | Invalid {
@@ -78,7 +82,7 @@ export class ObjectSchema<P extends Props> extends Schema<ObjectOutput<P>> {
   }
 
   private checkUnknown(value: Record<string, unknown>, path: Path, ctx: Context): void {
-    const unknown = Object.keys(value).filter((k) => !Object.hasOwn(this.props, k));
+    const unknown = Object.keys(value).filter((k) => !Object.hasOwn(this.props, k) && !this.ignore?.test(k));
     if (unknown.length === 0) return;
     const allowed = this.known.join(', ');
     if (this.unknown === 'error') {
@@ -109,6 +113,7 @@ export class ObjectSchema<P extends Props> extends Schema<ObjectOutput<P>> {
       type: 'object',
       properties,
       ...(required.length > 0 ? { required } : {}),
+      ...(this.ignore ? { patternProperties: { [this.ignore.source]: {} } } : {}),
       ...(this.unknown === 'error' ? { additionalProperties: false } : {}),
     };
   }
