@@ -1,4 +1,4 @@
-// autocannon 8 ships no types; this declares only the programmatic API the bench uses.
+// autocannon ships no types; this declares only the programmatic API the bench uses.
 declare module 'autocannon' {
   import type { EventEmitter } from 'node:events';
 
@@ -8,6 +8,8 @@ declare module 'autocannon' {
     pipelining?: number;
     /** Seconds. */
     duration?: number;
+    /** Stop after this many requests. */
+    amount?: number;
     timeout?: number;
     warmup?: { connections?: number; duration?: number };
   }

@@ -11,6 +11,8 @@ export interface LoadTask {
   warmupSeconds: number;
   /** A process (the forwarder) whose CPU time to measure over the measured window. */
   cpuPid?: number;
+  /** Stop after this many requests (then `seconds` is only a bound). */
+  amount?: number;
 }
 
 /** What one load run measured (latencies in milliseconds). */
@@ -42,6 +44,7 @@ export async function runLoad(task: LoadTask): Promise<LoadResult> {
     connections: task.connections,
     pipelining: task.pipelining,
     duration: task.seconds,
+    ...(task.amount !== undefined ? { amount: task.amount } : {}),
     timeout: 10,
     warmup: task.warmupSeconds > 0 ? { connections: task.connections, duration: task.warmupSeconds } : undefined,
   });

@@ -8,6 +8,7 @@ import { overhead } from './overhead.js';
 import { reloadLatency } from './reload-latency.js';
 import { rolloutAccuracy } from './rollout-accuracy.js';
 import { rolloutChart } from './rollout-chart.js';
+import { soak } from './soak.js';
 import { installCleanup } from './processes.js';
 import { renderReport, writeResults, type ScenarioReport } from './report.js';
 import { failedReport, type Scenario } from './scenario.js';
@@ -15,7 +16,7 @@ import { describeRun, readSettings } from './settings.js';
 import { switchLatency } from './switch-latency.js';
 import { targetKill } from './target-kill.js';
 
-const SCENARIOS: Scenario[] = [overhead, switchLatency, targetKill, rolloutAccuracy, rolloutChart, reloadLatency];
+const SCENARIOS: Scenario[] = [overhead, switchLatency, targetKill, rolloutAccuracy, rolloutChart, reloadLatency, soak];
 
 /** Run one scenario, turning a throw into a failed report so the others still run. */
 async function runScenario(scenario: Scenario, settings: ReturnType<typeof readSettings>): Promise<ScenarioReport> {

@@ -20,6 +20,8 @@ export interface BenchSettings {
   rolloutIntervalSeconds: number;
   /** BENCH_RELOAD_ITERATIONS: config file rewrites timed by the reload scenario (default 20). */
   reloadIterations: number;
+  /** Requests in the soak run. */
+  soakRequests: number;
   /** BENCH_SCENARIOS: comma-separated scenario ids to run (default all). */
   scenarios: string[] | null;
 }
@@ -43,6 +45,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     switchPhaseSeconds: positive(env, 'BENCH_SWITCH_PHASE_SECONDS', 2),
     rolloutIntervalSeconds: positive(env, 'BENCH_ROLLOUT_INTERVAL_SECONDS', 2),
     reloadIterations: Math.round(positive(env, 'BENCH_RELOAD_ITERATIONS', 20)),
+    soakRequests: Math.round(positive(env, 'BENCH_SOAK_REQUESTS', 1_000_000)),
     scenarios: env.BENCH_SCENARIOS ? env.BENCH_SCENARIOS.split(',').map((s) => s.trim()) : null,
   };
 }
@@ -66,5 +69,6 @@ export function describeRun(s: BenchSettings): RunMeta {
     'target-kill run': '32 request loops, 1 s warm-up, one of two targets killed after 2 s, 3 s more; retries 5, then 0',
     'rollout run': `32 request loops, 1 s warm-up, steps 10/25/50/100% every ${s.rolloutIntervalSeconds} s; then a rollback from a green answering 500`,
     'reload run': `${s.reloadIterations} config file rewrites (rename and in place, alternating), a burst of 5, a broken file`,
+    'soak run': `${s.soakRequests} requests at 50 connections; a switch every second, a config file edit every 5 switches`,
   };
 }

@@ -33,7 +33,10 @@ export class Target implements PoolMember {
     this.dispatcher = new UndiciPool(this.origin, {
       connections: 256,
       pipelining: 1,
+      // Idle connections close after 4 s, whatever longer keep-alive the target advertises:
+      // a busy pool is never idle that long, and a quiet one gives its file descriptors back.
       keepAliveTimeout: 4_000,
+      keepAliveMaxTimeout: 4_000,
       connect: { timeout: opts.connectTimeout, rejectUnauthorized: opts.tlsVerify },
     });
   }
