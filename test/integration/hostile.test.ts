@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawExchange } from '../helpers/raw.js';
+import { waitFor } from '../helpers/wait.js';
 import { startSwitchyard, type Running } from '../helpers/switchyard.js';
 import { startUpstream, type TestUpstream } from '../helpers/upstreams.js';
 
@@ -142,6 +143,53 @@ describe('hostile clients', () => {
       expect(after).toBe(200);
     } finally {
       for (const s of sockets) s.destroy();
+    }
+  });
+
+  it("passes a slow reader's backpressure to the upstream instead of buffering the response", async () => {
+    let written = 0;
+    let blocked = false;
+    let finish: () => void = () => undefined;
+    const big = await startUpstream((_req, res) => {
+      const chunk = Buffer.alloc(64 * 1024, 97);
+      const pump = () => {
+        while (written < 256 * 1024 * 1024) {
+          written += chunk.length;
+          if (!res.write(chunk)) {
+            blocked = true;
+            res.once('drain', pump);
+            return;
+          }
+        }
+        res.end();
+      };
+      finish = () => res.end();
+      pump();
+    });
+    const yaml = `proxy:\n  listen: ["127.0.0.1:0"]\nadmin:\n  listen: "127.0.0.1:0"\nservices: [{ name: big, host: b, routes: [{ paths: ["/"] }] }]\nupstreams: [{ name: b, targets: [{ target: "${big.address}" }] }]\n`;
+    const sy2 = await startSwitchyard(yaml);
+    const { connect } = await import('node:net');
+    const client = connect(Number(new URL(sy2.proxy).port), '127.0.0.1');
+    try {
+      client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      client.pause(); // a client that does not read
+      await waitFor(() => blocked, 10_000, 'the upstream to feel the backpressure');
+      // Once socket buffers are full, nothing more is pulled from the upstream while the client does not read.
+      await waitFor(
+        async () => {
+          const before = written;
+          await new Promise((r) => setTimeout(r, 300));
+          return written === before;
+        },
+        20_000,
+        'the upstream to stay blocked',
+      );
+      expect(written).toBeLessThan(64 * 1024 * 1024); // of the 256 MB it would send: kernel buffers, not the proxy's memory
+    } finally {
+      client.destroy();
+      finish();
+      await sy2.close();
+      await big.close();
     }
   });
 });
