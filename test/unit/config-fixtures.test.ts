@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { PROXY_DEFAULTS } from '../helpers/defaults.js';
 import { describe, expect, it } from 'vitest';
 import { formatDiagnostic, loadConfigFile, type ParseResult } from '../../src/config/load/parse.js';
 import type { Config } from '../../src/config/schema/config-schema.js';
@@ -18,14 +19,7 @@ describe('the Kong blue-green example (SPEC section 3)', () => {
     const config = loaded(result);
     expect(result.warnings).toEqual([]);
     expect(config._format_version).toBe('3.0');
-    expect(config.proxy).toEqual({
-      listen: ['127.0.0.1:8000'],
-      client_header_timeout: 60_000,
-      client_body_timeout: 60_000,
-      max_connections: 10_000,
-      tunnel_timeout: 3_600_000,
-      shutdown_timeout: 10_000,
-    });
+    expect(config.proxy).toEqual(PROXY_DEFAULTS);
     expect(config.admin).toEqual({ listen: '127.0.0.1:8001', token: 'secret' });
     expect(config.services).toEqual([
       {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Diagnostic, formatDiagnostic, loadConfigFile, parseConfig } from '../../src/config/load/parse.js';
 import type { Config } from '../../src/config/schema/config-schema.js';
+import { PROXY_DEFAULTS } from '../helpers/defaults.js';
 
 const yaml = (...lines: string[]): string => `${lines.join('\n')}\n`;
 
@@ -56,14 +57,7 @@ const PASSIVE_DEFAULTS = {
 
 describe('defaults', () => {
   const empty = {
-    proxy: {
-      listen: ['127.0.0.1:8000'],
-      client_header_timeout: 60_000,
-      client_body_timeout: 60_000,
-      max_connections: 10_000,
-      tunnel_timeout: 3_600_000,
-      shutdown_timeout: 10_000,
-    },
+    proxy: PROXY_DEFAULTS,
     admin: { listen: '127.0.0.1:8001' },
     metrics: { enabled: true },
     log: { level: 'info' },
