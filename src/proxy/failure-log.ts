@@ -10,11 +10,14 @@ const INTERVAL_MS = 1000;
 export class FailureLog {
   private readonly last = new Map<string, { at: number; skipped: number }>();
 
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Log one failure, unless its code was logged less than a second ago. */
   report(code: string, detail: string, context: Record<string, string>): void {
-    const now = Date.now();
+    const now = this.now();
     const seen = this.last.get(code);
     if (seen !== undefined && now - seen.at < INTERVAL_MS) {
       seen.skipped++;
