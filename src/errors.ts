@@ -90,6 +90,7 @@ const PUBLIC_MESSAGE: readonly (readonly [ErrorCode, string])[] = [
   ['UPSTREAM_RESET', 'An invalid response was received from the upstream server'],
   ['UPSTREAM_TIMEOUT', 'The upstream server is timing out'],
   ['INTERNAL', 'An unexpected error occurred'],
+  ['METHOD_NOT_ALLOWED', 'Method not allowed'],
 ];
 const PUBLIC_BODY = new Map(PUBLIC_MESSAGE.map(([code, message]) => [code, JSON.stringify({ message, code })]));
 

@@ -27,11 +27,13 @@ export function dump(config: Config): string {
 }
 
 async function replace(ctx: AdminContext, req: AdminRequest): Promise<AdminResponse> {
+  // If-Match is checked where no other change can come between it and the write.
+  const unchanged = () => requireMatch(req, `"${ctx.pipeline.current.hash}"`);
+  unchanged();
   // A JSON body whose `config` field holds the YAML text is accepted too, as Kong's /config takes.
-  requireMatch(req, `"${ctx.pipeline.current.hash}"`);
   const text = typeof req.body.config === 'string' ? req.body.config : req.raw;
   if (text.trim() === '') throw new BadInputError('send the new config as the request body (YAML or JSON)');
-  const result = ctx.file ? await ctx.file.replace(text) : parseConfig(text, 'request body');
+  const result = ctx.file ? await ctx.file.replace(text, unchanged) : parseConfig(text, 'request body');
   if (!result.ok) {
     const errors = result.errors.map(formatDiagnostic);
     throw new BadInputError(`declarative config is invalid: ${errors.join('; ')}`, { errors });

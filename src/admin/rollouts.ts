@@ -28,7 +28,7 @@ export function rolloutRoutes(ctx: AdminContext): AdminRoute[] {
         const plan = planOf(svc.name, svc.host, request);
         if (force && rollouts.active(svc.name)) {
           // A plan that would be refused must not abort the running rollout first.
-          rollouts.check(plan);
+          rollouts.check(plan, req.actor);
           rollouts.command(svc.name, 'abort', { ...req.actor, by: `${req.actor.by} (forced by a new rollout)` });
         }
         const engine = rollouts.start(plan, req.actor);

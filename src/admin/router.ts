@@ -96,7 +96,8 @@ export function adminErrorBody(err: SwitchyardError): Record<string, unknown> {
 export function requireMatch(req: AdminRequest, etag: string): void {
   const header = req.ifMatch;
   if (header === undefined || header.trim() === '*') return;
-  const given = header.split(',').map((t) => t.trim().replace(/^W\//, ''));
+  // Strong comparison (RFC 9110 section 13.1.1): a weak tag never matches.
+  const given = header.split(',').map((t) => t.trim());
   if (!given.includes(etag)) {
     throw new SwitchyardError(
       'PRECONDITION_FAILED',

@@ -58,7 +58,7 @@ async function patchService(ctx: AdminContext, name: string, req: AdminRequest):
       throw new ConflictError(`a rollout of ${name} is ${ctx.rollouts.get(name).state}; abort it, or send "force": true to switch anyway`);
     }
     // A forced switch that would be refused must not abort the rollout first.
-    ctx.pipeline.check(change);
+    ctx.pipeline.check(change, req.actor);
     ctx.rollouts.command(name, 'abort', { ...req.actor, by: `${req.actor.by} (forced switch)` });
   }
   const applied = ctx.pipeline.apply(change, req.actor);

@@ -49,10 +49,7 @@ export class ChangePipeline {
 
   /** Apply a change: the new snapshot serves every request that starts once this returns. Throws a 400 or 404 for a bad change. */
   apply(change: Change, actor: Actor): Applied {
-    // An admin change that could not be saved would be lost at the next restart: refuse it
-    // instead. Rollouts and the file itself go on (a rollback must never be held up).
-    const blocked = actor.via === 'admin' ? this.persister?.blocked() : undefined;
-    if (blocked !== undefined) throw new ConflictError(blocked);
+    this.requireKeepable(change, actor);
     const plan = planChange(this.state.current.config, change);
     const config = requireValidConfig(plan.next, plan.scope, plan.issues);
     const snapshot = this.state.swap(config);
@@ -73,10 +70,22 @@ export class ChangePipeline {
     return { snapshot, saved: this.lastSave };
   }
 
-  /** Check a change against the running config without applying it: throws the 400 or 404 that apply() would. */
-  check(change: Change): void {
+  /** Check a change against the running config without applying it: throws the 400, 404 or 409 that apply() would. */
+  check(change: Change, actor: Actor): void {
+    this.requireKeepable(change, actor);
     const plan = planChange(this.state.current.config, change);
     requireValidConfig(plan.next, plan.scope, plan.issues);
+  }
+
+  /**
+   * An admin change that could not be saved (the file holds a refused edit) would be lost at
+   * the next restart: it is refused (409) instead. A switch back (abort, rollback) is never
+   * held up, and neither are rollouts or the file itself.
+   */
+  requireKeepable(change: Change, actor: Actor): void {
+    if (actor.via !== 'admin' || change.kind === 'switch') return;
+    const blocked = this.persister?.blocked();
+    if (blocked !== undefined) throw new ConflictError(blocked);
   }
 
   /** Resolves once every change applied so far is durable (or known not to be). */

@@ -65,6 +65,8 @@ export interface ExchangeSettings {
   readonly failures: FailureLog;
   /** The longest pause allowed between two chunks of a request body (proxy.client_body_timeout). */
   readonly clientBodyTimeoutMs: number;
+  /** Set at shutdown: every response from then on, in-flight ones included, says `Connection: close`. */
+  draining: boolean;
 }
 
 /**
@@ -109,8 +111,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private watchBody(): void {
     const req = this.req;
     const stalled = (): void => {
+      // Answered already (the upstream did not wait for the body): a half-sent request cannot carry another one.
+      if (this.done) {
+        req.socket.destroy();
+        return;
+      }
       req.socket.setTimeout(0);
-      if (this.done) return;
       this.done = true;
       this.abortUpstream?.();
       if (this.res.headersSent) {
@@ -125,8 +131,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
     req.setTimeout(this.settings.clientBodyTimeoutMs);
     req.once('timeout', stalled);
     req.once('end', () => {
-      req.socket.setTimeout(0);
       req.off('timeout', stalled);
+      // Once the response has ended, Node has set the keep-alive timeout on this socket: leave it.
+      if (!this.res.writableEnded) req.socket.setTimeout(0);
     });
   }
 
@@ -160,6 +167,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.resumeUpstream = resume;
     const headers = clientResponseHeaders(rawHeaders);
     if (this.dest.setCookie !== undefined) headers.push('set-cookie', this.dest.setCookie);
+    // Answered before the body was read: the rest of it cannot be told from a next request, so the connection ends with this response.
+    if (this.settings.draining || (this.hasBody && !this.req.complete)) this.res.shouldKeepAlive = false;
     this.res.writeHead(statusCode, statusText, headers);
     return true;
   }
@@ -207,6 +216,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
     this.done = true;
     const failure = failureCode(code);
+    if (this.settings.draining || (this.hasBody && !this.req.complete)) this.res.shouldKeepAlive = false;
     sendError(this.res, failure);
     stats?.record(failure === 'UPSTREAM_TIMEOUT' ? 504 : 502, ms / 1000);
     this.settings.failures.report(failure, `upstream ${this.dest.upstream.name} failed: ${code || err.message}`, {

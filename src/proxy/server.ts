@@ -13,7 +13,7 @@ import { clientErrorCode } from './client-errors.js';
 import { FailureLog } from './failure-log.js';
 import { type Candidate, chooseTarget, type Destination, Exchange, type ExchangeSettings } from './forward.js';
 import { hasRequestBody, type ListenerInfo, upstreamRequestHeaders } from './headers.js';
-import { hostHeaderCount, removeDotSegments, splitAbsoluteForm } from './request-target.js';
+import { ambiguousPath, hostHeaderCount, removeDotSegments, splitAbsoluteForm } from './request-target.js';
 import { rawErrorResponse, sendError } from './respond.js';
 import { WebSocketRelay } from './websocket.js';
 
@@ -62,8 +62,6 @@ export class ProxyServer {
   private readonly settings: ExchangeSettings;
   private readonly stats?: RequestStatsStore;
   private readonly limits: ProxyLimits;
-  /** Set at shutdown: every answer then says `Connection: close`. */
-  private draining = false;
 
   /** Open client connections, for the connections gauge. */
   connections = 0;
@@ -80,7 +78,7 @@ export class ProxyServer {
     const { tls, limits } = options;
     this.limits = limits;
     this.stats = options.stats;
-    this.settings = { failures: new FailureLog(options.log), clientBodyTimeoutMs: limits.clientBodyTimeoutMs };
+    this.settings = { failures: new FailureLog(options.log), clientBodyTimeoutMs: limits.clientBodyTimeoutMs, draining: false };
     this.ws = new WebSocketRelay(limits.tunnelTimeoutMs);
     this.client = { proto: tls ? 'https' : 'http', port: '' };
     const serverOptions: http.ServerOptions = {
@@ -101,6 +99,8 @@ export class ProxyServer {
       socket.once('close', () => this.connections--);
     });
     this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
+    // A forward proxy's CONNECT is not switchyard's to serve: say so rather than drop the connection.
+    this.server.on('connect', (_req, socket: Duplex) => socket.end(rawErrorResponse('METHOD_NOT_ALLOWED')));
     this.server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
       if (socket.writable && !responseStarted(socket)) socket.end(rawErrorResponse(clientErrorCode(err)));
       else socket.destroy();
@@ -109,7 +109,7 @@ export class ProxyServer {
 
   /** Handle one request: every lookup here is against the snapshot current at its start. */
   handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-    if (this.draining) res.shouldKeepAlive = false;
+    if (this.settings.draining) res.shouldKeepAlive = false;
     const dest = this.resolve(req);
     if (dest instanceof Refusal) {
       this.refuse(res, dest);
@@ -129,7 +129,7 @@ export class ProxyServer {
   private resolve(req: http.IncomingMessage): Destination | Refusal {
     let url = req.url ?? '/';
     if (url.length > MAX_URI_LENGTH) return URI_TOO_LONG;
-    if (hostHeaderCount(req.rawHeaders) > 1) return BAD_REQUEST;
+    if (hostHeaderCount(req.rawHeaders) > 1 || ambiguousPath(url)) return BAD_REQUEST;
     const absolute = splitAbsoluteForm(url);
     if (absolute !== undefined) url = absolute.path;
     else if (url.charCodeAt(0) !== 47 /* / */) return BAD_REQUEST;
@@ -178,6 +178,8 @@ export class ProxyServer {
       const res = new http.ServerResponse(req);
       res.shouldKeepAlive = false;
       res.assignSocket(socket);
+      // Node no longer tracks a socket handed over for an upgrade: keep it where shutdown finds it.
+      this.ws.hold(socket);
       res.once('finish', () => socket.end());
       this.handle(req, res);
       return;
@@ -190,6 +192,8 @@ export class ProxyServer {
     }
     const route = dest.route;
     req.url = upstreamPath(req.url ?? '/', route.stripPath ? dest.prefix : '', route.service.basePath);
+    // An absolute-form target's authority replaces the Host header (forwarded as is with preserve_host).
+    if (dest.authority !== undefined) req.headers.host = dest.authority;
     this.ws.relay(req, socket, head, dest);
   }
 
@@ -207,10 +211,20 @@ export class ProxyServer {
    * finish, then every socket left (WebSocket tunnels included) is destroyed.
    */
   close(shutdownMs = this.limits.shutdownTimeoutMs): Promise<void> {
-    this.draining = true;
+    this.settings.draining = true;
     this.ws.close();
     return new Promise((resolve) => {
-      const idle = setTimeout(() => this.server.closeIdleConnections(), Math.min(DRAIN_IDLE_MS, shutdownMs));
+      // After the grace, idle connections are closed as they become idle (a response in flight
+      // when the drain began ends with `Connection: close`, but a client may still hold on).
+      let reap: ReturnType<typeof setInterval> | undefined;
+      const idle = setTimeout(
+        () => {
+          this.server.closeIdleConnections();
+          reap = setInterval(() => this.server.closeIdleConnections(), 100);
+          reap.unref();
+        },
+        Math.min(DRAIN_IDLE_MS, shutdownMs),
+      );
       const hard = setTimeout(() => this.server.closeAllConnections(), shutdownMs);
       idle.unref();
       hard.unref();
@@ -218,9 +232,10 @@ export class ProxyServer {
       NetServer.prototype.close.call(this.server, () => {
         clearTimeout(idle);
         clearTimeout(hard);
-        resolve();
+        clearInterval(reap);
+        // http.Server's own close now only stops its connection-checking timer (the listener is already closed).
+        this.server.close(() => resolve());
       });
-      // Idle connections that see a `Connection: close` answer end by themselves; the rest end at the bounds above.
     });
   }
 }

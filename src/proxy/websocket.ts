@@ -86,6 +86,11 @@ export class WebSocketRelay {
     this.proxy.close();
   }
 
+  /** Keep a socket that Node handed over for an upgrade, so that shutdown can destroy it. */
+  hold(socket: Duplex): void {
+    this.track(socket);
+  }
+
   /** Keep a tunnel socket, so that shutdown can destroy it. */
   private track(socket: Duplex): void {
     this.open.add(socket);

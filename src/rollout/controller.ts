@@ -53,10 +53,10 @@ export class RolloutController {
     return engine;
   }
 
-  /** Check a plan as its first step would be applied: throws the 400 that start() would, changing nothing. */
-  check(plan: RolloutPlan): void {
+  /** Check a plan as its first step would be applied: throws the 400 or 409 that start() would, changing nothing. */
+  check(plan: RolloutPlan, actor: Actor): void {
     const first = stepChange(new RolloutEngine(plan, this.clock.now()));
-    if (first) this.pipeline.check(first);
+    if (first) this.pipeline.check(first, actor);
   }
 
   /** The current or last rollout of a service. */
@@ -78,6 +78,9 @@ export class RolloutController {
     if (!live) throw new NotFoundError(`service "${service}" has no rollout`);
     const e = live.engine;
     const now = this.clock.now();
+    // Pause and resume write the rollout's progress: refuse them before the engine moves if it could not be kept.
+    const step = stepChange(e);
+    if ((action === 'pause' || action === 'resume') && step) this.pipeline.requireKeepable(step, actor);
     try {
       if (action === 'pause') e.pause(`paused by ${actor.by}`);
       else if (action === 'resume') e.resume(now);

@@ -49,6 +49,15 @@ describe('switchyard validate', () => {
     const nested = await cli('validate', deep);
     expect(nested.code).toBe(1);
     expect(nested.stdout).toMatch(/deep\.yaml:1:\d+ the config is nested too deeply \(more than 64 levels\)/);
+    // Quotes and apostrophes do not hide the brackets after them.
+    for (const [name, prefix] of [
+      ['quoted', 'a: "\\\\"\n'],
+      ['apostrophe', "a: it's\n"],
+    ]) {
+      const file = join(dir, `${name}.yaml`);
+      await writeFile(file, `${prefix}b: ${'['.repeat(200)}${']'.repeat(200)}\n`);
+      expect((await cli('validate', file)).stdout).toMatch(/nested too deeply/);
+    }
     const huge = join(dir, 'huge.yaml');
     await writeFile(huge, `# ${'x'.repeat(5 * 1024 * 1024)}\n`);
     const big = await cli('validate', huge);

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deadAddress } from '../helpers/dead-address.js';
 import { rawExchange } from '../helpers/raw.js';
 import { waitFor } from '../helpers/wait.js';
 import { startSwitchyard, type Running } from '../helpers/switchyard.js';
@@ -28,8 +29,9 @@ describe('hostile clients', () => {
       { name: 'stripped', host: 'o', routes: [{ name: 'stripped', paths: ['/s'], strip_path: true }] },
       { name: 'admin', host: 'o', routes: [{ name: 'admin', paths: ['/admin'], strip_path: false }] },
       { name: 'rest', host: 'o', routes: [{ name: 'rest', paths: ['/public'], strip_path: false }] },
+      { name: 'dead', host: 'd', retries: 0, routes: [{ name: 'dead', paths: ['/dead'], strip_path: false }] },
     ];
-    const yaml = `proxy:\n  listen: ["127.0.0.1:0"]\n  client_header_timeout: 300ms\n  client_body_timeout: 300ms\n  max_connections: 50\nadmin:\n  listen: "127.0.0.1:0"\nservices: ${JSON.stringify(services)}\nupstreams: [{ name: o, targets: [{ target: "${origin.address}" }] }]\n`;
+    const yaml = `proxy:\n  listen: ["127.0.0.1:0"]\n  client_header_timeout: 300ms\n  client_body_timeout: 300ms\n  max_connections: 50\nadmin:\n  listen: "127.0.0.1:0"\nservices: ${JSON.stringify(services)}\nupstreams: [{ name: o, targets: [{ target: "${origin.address}" }] }, { name: d, targets: [{ target: "${await deadAddress()}" }] }]\n`;
     sy = await startSwitchyard(yaml);
     port = Number(new URL(sy.proxy).port);
   });
@@ -56,6 +58,36 @@ describe('hostile clients', () => {
     const r = await rawExchange(port, request([`GET ${path} HTTP/1.1`, 'Host: x', 'Connection: close']));
     expect(r.status).toBe(200);
     expect(seen.at(-1)?.url).toBe(expected);
+  });
+
+  it.each([
+    ['/public/..;/admin', '/admin'],
+    ['/public/.;x/admin', '/public/admin'],
+  ])('reads %s as Tomcat and Jetty will (path parameters on a dot-segment): %s', async (path, expected) => {
+    const r = await rawExchange(port, request([`GET ${path} HTTP/1.1`, 'Host: x', 'Connection: close']));
+    expect(r.status).toBe(200);
+    expect(seen.at(-1)?.url).toBe(expected);
+  });
+
+  it.each(['/public/..\\admin', '/public/..%5cadmin', '/public/..%2fadmin', '/public/%2e%2e%2Fadmin'])(
+    'refuses %s, which an upstream could read as climbing, with 400',
+    async (path) => {
+      const before = seen.length;
+      const r = await rawExchange(port, request([`GET ${path} HTTP/1.1`, 'Host: x', 'Connection: close']));
+      expect(r.status).toBe(400);
+      expect(seen.length).toBe(before);
+    },
+  );
+
+  it('keeps an encoded slash that climbs nowhere (GitLab-style ids)', async () => {
+    const r = await rawExchange(port, request(['GET /public/group%2Fproject HTTP/1.1', 'Host: x', 'Connection: close']));
+    expect(r.status).toBe(200);
+    expect(seen.at(-1)?.url).toBe('/public/group%2Fproject');
+  });
+
+  it('answers CONNECT with 405 instead of dropping the connection', async () => {
+    const r = await rawExchange(port, request(['CONNECT example.com:443 HTTP/1.1', 'Host: example.com:443']));
+    expect(r.status).toBe(405);
   });
 
   it('never forwards a path that climbs above /, with strip_path', async () => {
@@ -102,6 +134,13 @@ describe('hostile clients', () => {
     const r = await rawExchange(port, parts, 5_000, 200);
     expect(r.status).toBe(408);
     expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
+  it('closes a connection whose body stops arriving after it was already answered', async () => {
+    // The upstream is down: the 502 goes out before the body is read; the client then stalls.
+    const r = await rawExchange(port, [request(['POST /dead/x HTTP/1.1', 'Host: x', 'Content-Length: 10'], 'ab')], 5_000);
+    expect(r.status).toBe(502);
+    expect(r.closed).toBe(true); // within client_body_timeout, not left open forever
   });
 
   it('answers a body that stops arriving with 408 after client_body_timeout', async () => {

@@ -321,9 +321,17 @@ describe('hot reload and durable state', () => {
     expect(refused.status).toBe(409);
     expect(refused.json!.message).toMatch(/holds an edit that is not valid .* this change was not applied/);
     expect(await colour(app)).toBe('blue');
+    // A way back is never held up: a running rollout can still be aborted.
     await writeFile(file, text());
     await waitFor(async () => (await admin(app, 'GET', '/status')).json!.status === 'pass', 5_000, 'the fix');
-    expect((await admin(app, 'PATCH', '/services/svc', JSON.stringify({ host: 'green' }))).status).toBe(200);
+    expect((await admin(app, 'POST', '/services/svc/rollout', JSON.stringify({ to: 'green', interval: '1h' }))).status).toBe(201);
+    await writeFile(file, (await readFile(file, 'utf8')).replace('host: blue', 'host: [blue'));
+    await waitFor(async () => (await admin(app, 'GET', '/status')).json!.status === 'warn', 5_000, 'the second rejection');
+    expect((await admin(app, 'POST', '/services/svc/rollout/pause')).status).toBe(409);
+    expect((await admin(app, 'GET', '/services/svc/rollout')).json!.state).toBe('running');
+    expect((await admin(app, 'POST', '/services/svc/rollback')).status).toBe(200);
+    expect((await admin(app, 'GET', '/services/svc/rollout')).json!.state).toBe('aborted');
+    expect(await colour(app)).toBe('blue');
   });
 
   it('rolls back after a restart: the host before the last switch is saved with the switch', async () => {

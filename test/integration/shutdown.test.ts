@@ -91,6 +91,28 @@ describe('shutdown and long-lived connections', () => {
     expect(await pending).toBeInstanceOf(Error); // cut at the bound, as HAProxy's hard-stop-after does
   });
 
+  it('lets a request in flight at the drain finish, and closes its connection after it, long before the bound', async () => {
+    let answer: () => void = () => undefined;
+    const slow = await startUpstream((_req, res) => {
+      answer = () => res.end('done');
+    });
+    cleanup.push(() => slow.close());
+    const sy = await startSwitchyard(yaml(slow.address, '  shutdown_timeout: 5s\n'));
+    const pool = new Pool(sy.proxy);
+    cleanup.push(() => pool.destroy());
+    const pending = pool.request({ path: '/', method: 'GET' });
+    await waitFor(() => slow.hits === 1, 5_000, 'the request at its upstream');
+    const started = Date.now();
+    const closed = sy.close();
+    answer();
+    const res = await pending;
+    expect(res.statusCode).toBe(200);
+    expect(res.headers.connection).toBe('close');
+    await res.body.dump();
+    await closed;
+    expect(Date.now() - started).toBeLessThan(2_500);
+  });
+
   it('drains without resets: every request sent before the listener closed is answered', async () => {
     const up = await startUpstream((_req, res) => res.end('ok'));
     cleanup.push(() => up.close());

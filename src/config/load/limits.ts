@@ -1,4 +1,5 @@
 import { open } from 'node:fs/promises';
+import { Lexer } from 'yaml';
 
 /** A config larger than this is refused before it is parsed (POST /config bodies are capped at 1 MiB). */
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
@@ -28,42 +29,26 @@ export async function readConfigText(path: string): Promise<string> {
 /**
  * Why a config text is refused before YAML parsing, with the offset to report it at: too
  * large, or nested deeper than MAX_CONFIG_DEPTH (a 50 MB deeply nested file once took the
- * parser to 1.7 GB). Nesting is counted on flow brackets and on block indentation.
+ * parser to 1.7 GB). The YAML lexer (tokens only, no tree) tells quotes, comments and block
+ * scalars apart; nesting is counted on flow brackets and on block indentation.
  */
 export function configTooBig(text: string): { offset: number; message: string } | undefined {
   if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) {
     return { offset: 0, message: `the config is larger than ${MAX_CONFIG_BYTES} bytes; refusing to parse it` };
   }
+  const tooDeep = (offset: number) => ({ offset, message: `the config is nested too deeply (more than ${MAX_CONFIG_DEPTH} levels)` });
   let flow = 0;
-  let quote = '';
+  let offset = 0;
   let lineStart = true;
-  let indent = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '\n') {
-      lineStart = true;
-      indent = 0;
-      continue;
-    }
-    if (lineStart) {
-      if (c === ' ' || c === '-') {
-        // Block nesting shows as indentation ("- " list items indent too).
-        if (++indent > MAX_CONFIG_DEPTH * 4) return { offset: i, message: `the config is nested too deeply (more than ${MAX_CONFIG_DEPTH} levels)` };
-        continue;
-      }
-      lineStart = false;
-    }
-    if (quote !== '') {
-      if (c === quote && text[i - 1] !== '\\') quote = '';
-      continue;
-    }
-    if (c === '#') {
-      const eol = text.indexOf('\n', i);
-      i = eol < 0 ? text.length : eol - 1;
-    } else if (c === '"' || c === "'") quote = c;
-    else if (c === '[' || c === '{') {
-      if (++flow > MAX_CONFIG_DEPTH) return { offset: i, message: `the config is nested too deeply (more than ${MAX_CONFIG_DEPTH} levels)` };
-    } else if ((c === ']' || c === '}') && flow > 0) flow--;
+  for (const token of new Lexer().lex(text)) {
+    if (token === '[' || token === '{') {
+      if (++flow > MAX_CONFIG_DEPTH) return tooDeep(offset);
+    } else if ((token === ']' || token === '}') && flow > 0) flow--;
+    // Block nesting shows as indentation: at least one column per level ("- " items take two).
+    else if (lineStart && flow === 0 && /^ +$/.test(token) && token.length > MAX_CONFIG_DEPTH * 4) return tooDeep(offset);
+    lineStart = token === '\n' || token === '\r\n';
+    // Lexer tokens are slices of the source, except its one-character control markers.
+    if (token.length !== 1 || token.charCodeAt(0) >= 0x20 || token === '\n' || token === '\t') offset += token.length;
   }
   return undefined;
 }

@@ -149,8 +149,8 @@ export class ConfigFile {
     return this.queue;
   }
 
-  /** Replace the file with new text (POST /config), after validating it. */
-  async replace(text: string): Promise<ParseResult> {
+  /** Replace the file with new text (POST /config), after validating it; `precondition` runs just before the write, in the write queue. */
+  async replace(text: string, precondition: () => void = () => undefined): Promise<ParseResult> {
     const result = parseConfig(text, 'request body', this.env);
     if (!result.ok) return result;
     if (this.mode !== 'file') {
@@ -160,6 +160,7 @@ export class ConfigFile {
     }
     // In the save queue, so that no earlier save can land after this and bring the old config back.
     const write = this.queue.then(async () => {
+      precondition();
       await this.writeFile(text);
       this.text = text;
       this.base = result.config;
