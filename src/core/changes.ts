@@ -66,6 +66,7 @@ export function planChange(config: Config, change: Change): Plan {
       const unknown = typeof host === 'string' && change.set.port === undefined ? unknownUpstream(config, host, ['services', i, 'host']) : undefined;
       const issue = unknown && { ...unknown, message: `${unknown.message}; to send to a plain host, give its port too` };
       const next = editService(config, i, (s) => {
+        // Safe: the keys come from the PATCH schema and the whole config is validated again before it is applied.
         const fields = s as Record<string, unknown>;
         for (const key of change.unset) delete fields[key];
         for (const [key, value] of Object.entries(change.set)) if (key !== 'host') fields[key] = value;
@@ -88,6 +89,7 @@ export function planChange(config: Config, change: Change): Plan {
       const i = serviceIndex(config, change.service);
       const next = editService(config, i, (s) => {
         s.split = { ...change.split };
+        // A deep copy is a fresh, writable object: only the readonly marks differ from Draft.
         s.rollout = structuredClone(change.block) as Draft<RolloutBlock>;
       });
       const entries = change.event ? [{ service: change.service, event: change.event, detail: change.detail }] : [];
@@ -97,6 +99,7 @@ export function planChange(config: Config, change: Change): Plan {
       const i = config.upstreams.findIndex((u) => u.name === change.upstream);
       if (i < 0) throw new NotFoundError(`upstream "${change.upstream}" not found`);
       const next = editConfig(config, (d) => {
+        // A deep copy is a fresh, writable object: only the readonly marks differ from Draft.
         d.upstreams[i].targets = structuredClone(change.targets) as Draft<UpstreamTarget>[];
       });
       const users = config.services.filter(

@@ -272,6 +272,7 @@ export class ConfigFile {
 
 function isStateFile(v: unknown): v is StateFile {
   if (typeof v !== 'object' || v === null) return false;
+  // Safe: a non-null object; its fields are read as unknown and checked here.
   const { base, overlay } = v as Record<string, unknown>;
   if (typeof base !== 'string' || typeof overlay !== 'object' || overlay === null) return false;
   const { services, upstreams } = overlay as Record<string, unknown>;

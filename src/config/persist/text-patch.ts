@@ -168,6 +168,7 @@ function same(node: unknown, value: unknown): boolean {
 
 /** A parsed node's source range; every node parsed from text has one. */
 function rangeOf(node: unknown): readonly number[] {
+  // Safe: yaml's nodes and pairs are objects whose optional `range` is read and checked here.
   const range = (node as { range?: readonly number[] } | null | undefined)?.range;
   if (!range) throw new Error('a YAML node parsed from text has no source range');
   return range;

@@ -53,6 +53,7 @@ export function schemaViolation(errors: readonly Issue[], scope: Path): BadInput
       continue;
     }
     let node = fields;
+    // Safe: every value put into `fields` on the way down is one of these plain objects (a leaf message is only set at the end).
     for (const seg of rel.slice(0, -1)) node = (node[String(seg)] ??= {}) as Record<string, unknown>;
     node[String(rel[rel.length - 1])] = issue.message;
   }
