@@ -55,6 +55,16 @@ export class AdminClient {
     return this.call('GET', `/services/${encodeURIComponent(service)}/history`);
   }
 
+  /**
+   * The longest event-loop delay (ms) switchyard saw since the previous call: prom-client's
+   * `monitorEventLoopDelay` histogram, which it resets at every scrape. Undefined without metrics.
+   */
+  async eventLoopDelayMaxMs(): Promise<number | undefined> {
+    const { body, status } = await this.call('GET', '/metrics');
+    const m = status === 200 ? /^nodejs_eventloop_lag_max_seconds (\S+)/m.exec(body) : null;
+    return m ? Number(m[1]) * 1000 : undefined;
+  }
+
   /** `GET /status`: status word, generation and config hash. */
   status(): Promise<TimedCall> {
     return this.call('GET', '/status');

@@ -19,7 +19,16 @@ export interface SwitchFigures {
   windowRequests: number;
   /** p99 latency of requests sent within ±window around the call. */
   p99WindowMs: number;
+  /** The call's answer to the first new-colour answer to a request sent after it (null: none). */
+  firstNewAfterAckMs: number | null;
+  /** Longest time with no response completing, from the call's start to `window` after its end. */
+  longestPauseMs: number;
+  /** Responses in the slowest 100 ms in the second after the call, over the mean per 100 ms before the first switch. */
+  slowestWindowRatio: number;
 }
+
+/** Width of the windows in which the response rate is compared. */
+const RATE_WINDOW_MS = 100;
 
 /** Figures for a whole switch-under-load run. */
 export interface SwitchSummary {
@@ -61,8 +70,39 @@ function latenciesSentIn(log: ColourLog, fromMs: number, toMs: number): number[]
   return out;
 }
 
+/** Completion times of the responses done within [fromMs, toMs), sorted. */
+function doneIn(log: ColourLog, fromMs: number, toMs: number): Float64Array {
+  const out: number[] = [];
+  for (let i = 0; i < log.count; i++) if (log.doneMs[i] >= fromMs && log.doneMs[i] < toMs) out.push(log.doneMs[i]);
+  return Float64Array.from(out).sort();
+}
+
+/** The longest gap between consecutive completions in [fromMs, toMs), the edges included. */
+function longestPause(log: ColourLog, fromMs: number, toMs: number): number {
+  const done = doneIn(log, fromMs, toMs);
+  let longest = 0;
+  let previous = fromMs;
+  for (const t of done) {
+    longest = Math.max(longest, t - previous);
+    previous = t;
+  }
+  return Math.max(longest, toMs - previous);
+}
+
+/** The fewest completions in any RATE_WINDOW_MS window (sliding by 10 ms) within [fromMs, toMs). */
+function slowestWindow(log: ColourLog, fromMs: number, toMs: number): number {
+  const done = doneIn(log, fromMs, toMs);
+  let fewest = Infinity;
+  for (let start = fromMs, lo = 0, hi = 0; start + RATE_WINDOW_MS <= toMs; start += 10) {
+    while (lo < done.length && done[lo] < start) lo++;
+    while (hi < done.length && done[hi] < start + RATE_WINDOW_MS) hi++;
+    fewest = Math.min(fewest, hi - lo);
+  }
+  return Number.isFinite(fewest) ? fewest : 0;
+}
+
 /** Analyse switch `index` of the run; `untilMs` is when the next switch starts (or the run ends). */
-function analyseSwitch(run: SwitchRun, index: number, from: string, untilMs: number, windowMs: number): SwitchFigures {
+function analyseSwitch(run: SwitchRun, index: number, from: string, untilMs: number, windowMs: number, ratePerWindowBefore: number): SwitchFigures {
   const { log } = run;
   const call = run.calls[index];
   const old = COLOUR_NAMES[from] ?? COLOUR.other;
@@ -71,8 +111,12 @@ function analyseSwitch(run: SwitchRun, index: number, from: string, untilMs: num
   let freshAfter = 0;
   let lastLate = -Infinity;
   let lastOld = -Infinity;
+  let firstFresh = Infinity;
   for (let i = 0; i < log.count; i++) {
-    if (log.colour[i] === fresh && log.sentMs[i] > call.endMs && log.sentMs[i] < untilMs) freshAfter++;
+    if (log.colour[i] === fresh && log.sentMs[i] > call.endMs && log.sentMs[i] < untilMs) {
+      freshAfter++;
+      firstFresh = Math.min(firstFresh, log.doneMs[i]);
+    }
     if (log.colour[i] !== old || log.doneMs[i] < call.startMs || log.sentMs[i] >= untilMs) continue;
     lastOld = Math.max(lastOld, log.doneMs[i]);
     if (log.sentMs[i] > call.endMs) {
@@ -92,6 +136,9 @@ function analyseSwitch(run: SwitchRun, index: number, from: string, untilMs: num
     drainAfterStartMs: Number.isFinite(lastOld) ? lastOld - call.startMs : null,
     windowRequests: window.length,
     p99WindowMs: percentile(window, 0.99),
+    firstNewAfterAckMs: Number.isFinite(firstFresh) ? firstFresh - call.endMs : null,
+    longestPauseMs: longestPause(log, call.startMs, call.endMs + windowMs),
+    slowestWindowRatio: ratePerWindowBefore > 0 ? slowestWindow(log, call.startMs, Math.min(untilMs, call.endMs + 1000)) / ratePerWindowBefore : 0,
   };
 }
 
@@ -118,9 +165,11 @@ export function analyseRun(run: SwitchRun, options: AnalysisOptions): SwitchSumm
   const counts = countOutcomes(log);
   const firstCall = calls[0]?.startMs ?? counts.lastDoneMs;
   const before = latenciesSentIn(log, 0, firstCall - options.windowMs);
+  const beforeEnd = firstCall - options.windowMs;
+  const ratePerWindowBefore = beforeEnd > 0 ? (doneIn(log, 0, beforeEnd).length / beforeEnd) * RATE_WINDOW_MS : 0;
   const switches = calls.map((_, i) => {
     const from = i === 0 ? options.initialHost : calls[i - 1].to;
-    return analyseSwitch(run, i, from, calls[i + 1]?.startMs ?? Infinity, options.windowMs);
+    return analyseSwitch(run, i, from, calls[i + 1]?.startMs ?? Infinity, options.windowMs, ratePerWindowBefore);
   });
   return {
     requests: log.count,

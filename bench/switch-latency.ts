@@ -59,8 +59,13 @@ function assertSwitched(run: SwitchRun): void {
   if (run.calls.length !== HOSTS.length) throw new Error(`only ${run.calls.length} of ${HOSTS.length} switches were made`);
 }
 
+/** An event-loop delay figure, or a dash when metrics were off. */
+function eld(value: number | undefined): string {
+  return value === undefined ? '–' : ms(value);
+}
+
 /** The section's tables and notes. */
-function lines(sum: SwitchSummary): string[] {
+function lines(sum: SwitchSummary, calls: SwitchRun['calls']): string[] {
   const rows = sum.switches.map((w) => [
     `${w.from} → ${w.to}`,
     ms(w.adminMs),
@@ -85,8 +90,30 @@ function lines(sum: SwitchSummary): string[] {
   const colours = Object.entries(sum.answersByColour)
     .map(([c, n]) => `${c} ${num(n)}`)
     .join(', ');
+  const stall = sum.switches.map((w, i) => [
+    `${w.from} → ${w.to}`,
+    w.firstNewAfterAckMs === null ? '–' : ms(w.firstNewAfterAckMs),
+    `${ms(w.longestPauseMs)} (${ratio(w.longestPauseMs / sum.p99BeforeMs)} p99)`,
+    ratio(w.slowestWindowRatio),
+    eld(calls[i]?.eventLoopDelayMaxMs),
+    eld(calls[i]?.eventLoopDelayBeforeMs),
+  ]);
   return [
     ...table(headers, rows),
+    '',
+    ...table(
+      [
+        'switch',
+        'first new colour after ack ms',
+        'longest pause in responses ms',
+        'slowest 100 ms / rate before',
+        'event-loop delay max ms, switch',
+        'same, plain load',
+      ],
+      stall,
+    ),
+    '',
+    "Stall figures: the first answer from the new colour to a request sent after the call returned; the longest time with no response completing from the call to 500 ms after it; the fewest responses in any 100 ms of the second after the call over the mean per 100 ms before the first switch; switchyard's own event-loop delay (prom-client's monitorEventLoopDelay, 10 ms resolution) from just before the call to 100 ms after it, and over as long a stretch of plain load just before.",
     '',
     `${num(sum.requests)} requests by ${LOOPS} loops (${num(sum.reqPerSec)} req/s): ${num(sum.errors)} errors, ${num(sum.non2xx)} non-2xx; answers by colour: ${colours}.`,
     `Before the first switch: p50 ${ms(sum.p50BeforeMs)} ms, p99 ${ms(sum.p99BeforeMs)} ms.`,
@@ -120,7 +147,7 @@ export const switchLatency: Scenario = {
     return {
       id: 'switch-latency',
       title: 'Switch latency under load (SPEC 9.2)',
-      lines: lines(summary),
+      lines: lines(summary, run.calls),
       goals: goals(summary),
       data: { summary, calls: run.calls },
     };

@@ -32,7 +32,14 @@ export interface SwitchTask {
 /** One switch as it happened. */
 export interface SwitchCall extends TimedCall {
   to: string;
+  /** Longest event-loop delay in switchyard from just before the call to 100 ms after its answer. */
+  eventLoopDelayMaxMs?: number;
+  /** The same measured over an equal stretch of load with no switch, just before, for comparison. */
+  eventLoopDelayBeforeMs?: number;
 }
+
+/** How long after a switch's answer its event-loop delay window stays open. */
+const ELD_AFTER_MS = 100;
 
 /** Everything the run logged. */
 export interface SwitchRun {
@@ -51,9 +58,16 @@ async function switchOnSchedule(task: SwitchTask, admin: AdminClient, control: L
   let next = task.beforeMs;
   try {
     for (const to of task.hosts) {
+      // A stretch of plain load as long as the switch's window, as the yardstick for its event-loop delay.
+      await sleepUntil(control.origin, next - 300);
+      await admin.eventLoopDelayMaxMs();
+      await sleep(ELD_AFTER_MS + 50);
+      const eventLoopDelayBeforeMs = await admin.eventLoopDelayMaxMs();
       await sleepUntil(control.origin, next);
       const call = await admin.patchService(task.service, { host: to });
-      calls.push({ ...call, to });
+      await sleep(ELD_AFTER_MS);
+      const eventLoopDelayMaxMs = await admin.eventLoopDelayMaxMs();
+      calls.push({ ...call, to, eventLoopDelayMaxMs, eventLoopDelayBeforeMs });
       if (call.status !== 200) break;
       next = call.endMs + task.holdMs;
     }
