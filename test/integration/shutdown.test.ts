@@ -3,7 +3,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Pool } from 'undici';
 import { startSwitchyard, type Running } from '../helpers/switchyard.js';
-import { startUpstream, type TestUpstream } from '../helpers/upstreams.js';
+import { startUpstream } from '../helpers/upstreams.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** An upgrade server that answers 101 and then never closes its side, even after the client's FIN. */
