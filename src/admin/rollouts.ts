@@ -62,7 +62,10 @@ export function rolloutRoutes(ctx: AdminContext): AdminRoute[] {
             req.actor,
           );
         await pipeline.settled();
-        return { status: 200, body: { service: svc.name, history: pipeline.history.list(svc.name).at(-1) } };
+        // A rollback is never held up by a broken config file; the answer says when it could not be written.
+        const notKept = pipeline.notKept(req.actor);
+        const warnings = notKept === undefined ? {} : { warnings: [`applied but not written: ${notKept}`] };
+        return { status: 200, body: { service: svc.name, history: pipeline.history.list(svc.name).at(-1), ...warnings } };
       },
     },
     {

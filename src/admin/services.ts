@@ -65,5 +65,6 @@ async function patchService(ctx: AdminContext, name: string, req: AdminRequest):
   await applied.saved;
   const svc = applied.snapshot.services.get(name);
   if (!svc) throw new NotFoundError(`service "${name}" not found`);
-  return { status: 200, body: serviceView(svc), etag: etagOf(svc.config) };
+  const body = applied.notKept === undefined ? serviceView(svc) : { ...serviceView(svc), warnings: [`applied but not written: ${applied.notKept}`] };
+  return { status: 200, body, etag: etagOf(svc.config) };
 }

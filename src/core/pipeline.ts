@@ -22,6 +22,8 @@ export interface Applied {
   readonly snapshot: Snapshot;
   /** Settles once the change is durable (or known not to be: the persister logs why). */
   readonly saved: Promise<void>;
+  /** Set when the change was applied but cannot be kept (a switch while the file holds a refused edit): why. */
+  readonly notKept?: string;
 }
 
 /**
@@ -47,9 +49,10 @@ export class ChangePipeline {
     return this.state.current;
   }
 
-  /** Apply a change: the new snapshot serves every request that starts once this returns. Throws a 400 or 404 for a bad change. */
+  /** Apply a change: the new snapshot serves every request that starts once this returns. Throws a 400, 404 or 409 for a bad change. */
   apply(change: Change, actor: Actor): Applied {
     this.requireKeepable(change, actor);
+    const notKept = this.notKept(actor);
     const plan = planChange(this.state.current.config, change);
     const config = requireValidConfig(plan.next, plan.scope, plan.issues);
     const snapshot = this.state.swap(config);
@@ -67,7 +70,12 @@ export class ChangePipeline {
     // A file's own content needs no writing back. The running config is saved, not `config`:
     // an observer may have applied a later change already.
     if (this.persister && !(change.kind === 'config' && actor.via === 'file')) this.lastSave = this.persister.save(this.state.current.config);
-    return { snapshot, saved: this.lastSave };
+    if (notKept !== undefined)
+      this.log.warn(
+        { change: change.kind, by: actor.by, reason: notKept },
+        'a switch was applied that cannot be written: it is lost at restart unless the file is fixed',
+      );
+    return { snapshot, saved: this.lastSave, ...(notKept !== undefined ? { notKept } : {}) };
   }
 
   /** Check a change against the running config without applying it: throws the 400, 404 or 409 that apply() would. */
@@ -79,13 +87,19 @@ export class ChangePipeline {
 
   /**
    * An admin change that could not be saved (the file holds a refused edit) would be lost at
-   * the next restart: it is refused (409) instead. A switch back (abort, rollback) is never
-   * held up, and neither are rollouts or the file itself.
+   * the next restart: it is refused (409) instead. Moving traffic is never held up — an
+   * instant switch, an abort or a rollback may be what fixes an incident — it is applied, and
+   * its answer says it was not written (Applied.notKept); rollouts and the file itself go on.
    */
   requireKeepable(change: Change, actor: Actor): void {
-    if (actor.via !== 'admin' || change.kind === 'switch') return;
+    if (actor.via !== 'admin' || change.kind === 'switch' || (change.kind === 'service' && change.set.host !== undefined)) return;
     const blocked = this.persister?.blocked();
     if (blocked !== undefined) throw new ConflictError(blocked);
+  }
+
+  /** Why an admin change applied now would not be written (the file holds a refused edit); undefined when it would be. */
+  notKept(actor: Actor): string | undefined {
+    return actor.via === 'admin' ? this.persister?.blocked() : undefined;
   }
 
   /** Resolves once every change applied so far is durable (or known not to be). */

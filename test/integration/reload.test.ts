@@ -317,9 +317,16 @@ describe('hot reload and durable state', () => {
     const app = await start();
     await writeFile(file, text('green').replace('host: green', 'host: [green'));
     await waitFor(async () => (await admin(app, 'GET', '/status')).json!.status === 'warn', 5_000, 'the rejection');
-    const refused = await admin(app, 'PATCH', '/services/svc', JSON.stringify({ host: 'green' }));
+    const refused = await admin(app, 'PATCH', '/services/svc', JSON.stringify({ retries: 2 }));
     expect(refused.status).toBe(409);
     expect(refused.json!.message).toMatch(/holds an edit that is not valid .* this change was not applied/);
+    // Moving traffic is never held up: the switch applies, and its answer says it was not written.
+    const switched = await admin(app, 'PATCH', '/services/svc', JSON.stringify({ host: 'green' }));
+    expect(switched.status).toBe(200);
+    expect(switched.json!.warnings).toEqual([expect.stringMatching(/^applied but not written: .*holds an edit that is not valid/)]);
+    expect(await colour(app)).toBe('green');
+    const back = await admin(app, 'POST', '/services/svc/rollback');
+    expect(back.json!.warnings).toHaveLength(1);
     expect(await colour(app)).toBe('blue');
     // A way back is never held up: a running rollout can still be aborted.
     await writeFile(file, text());
