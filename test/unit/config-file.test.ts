@@ -32,6 +32,9 @@ describe('ConfigFile', () => {
     expect(file.take('services: [', Number.POSITIVE_INFINITY)).toMatchObject({ ok: false });
     expect(file.take('services: [', Number.POSITIVE_INFINITY)).toBe('refused');
     expect(file.take(TEXT.replace('blue }]', 'green }]'), Number.POSITIVE_INFINITY)).toMatchObject({ ok: true });
+    // A file caught between an in-place write's truncation and its write is not an empty config.
+    expect(file.take('', Number.POSITIVE_INFINITY)).toBe('empty');
+    expect(file.take('\n  \n', Number.POSITIVE_INFINITY)).toBe('empty');
   });
 
   it('drops a save queued before a hand edit is applied: the edit is never written over', async () => {

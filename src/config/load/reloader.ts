@@ -16,9 +16,9 @@ export interface ReloadStatus {
 /**
  * What the file's owner says of text read from disk: its parse when it is new, or why there
  * is nothing to do ('same': what we run or wrote; 'stale': read before our last write;
- * 'refused': the text refused last time).
+ * 'refused': the text refused last time; 'empty': a file caught mid-write, see ConfigFile.take).
  */
-export type Reading = ParseResult | 'same' | 'stale' | 'refused';
+export type Reading = ParseResult | 'same' | 'stale' | 'refused' | 'empty';
 
 /** The owner of the config file (the persistence module): it knows what it wrote, so it says which reads are new. */
 export interface ReloadSource {
@@ -75,6 +75,10 @@ export class Reloader {
     if (reading === 'same') {
       // Put back as it was after a rejected edit: nothing to apply, but no longer a warning.
       if (this.status.last?.result === 'rejected') this.status.last = { result: 'applied', at };
+      return;
+    }
+    if (reading === 'empty') {
+      this.log.warn({ file: this.path }, 'the config file is empty: ignored as a write in progress (to remove every service, write "services: []")');
       return;
     }
     if (typeof reading === 'string') return;

@@ -113,6 +113,9 @@ export class ConfigFile {
       return 'same';
     }
     if (text === this.refused) return 'refused';
+    // An in-place write truncates the file before it writes it: a read in between sees nothing,
+    // which would parse as a valid config with no services at all. The watcher looks again.
+    if (text.trim() === '') return 'empty';
     const result = parseConfig(text, this.path, this.env);
     if (!result.ok) this.refused = text;
     return result;
