@@ -112,7 +112,12 @@ export class ConfigWatcher {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.onError(e);
       return;
     }
-    this.onText(text, readAt);
+    try {
+      this.onText(text, readAt);
+    } catch (err) {
+      // A reload that throws must not become an unhandled rejection that stops the proxy.
+      this.onError(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   private wake(): void {
