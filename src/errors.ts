@@ -63,16 +63,6 @@ export class ConflictError extends SwitchyardError {
   }
 }
 
-/** The JSON body for an error response, in Kong's shape. */
-export function errorBody(err: SwitchyardError): string {
-  const body: Record<string, unknown> = { message: err.message };
-  if (err.fields) {
-    body.name = 'schema violation';
-    body.fields = err.fields;
-  }
-  return JSON.stringify(body);
-}
-
 /**
  * What a proxied client is told for each error a request can meet: a fixed message and the
  * stable code, never the internals (addresses, upstream names, parser errors), which go to

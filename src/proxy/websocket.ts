@@ -36,7 +36,7 @@ export class WebSocketRelay {
       if (handshake === undefined) return;
       proxyReq.once('upgrade', (res: IncomingMessage, upstreamSocket: Duplex) => {
         this.peers.set(upstreamSocket, clientSocket);
-        this.track(upstreamSocket);
+        this.hold(upstreamSocket);
         answered(handshake, res.statusCode ?? 101);
       });
       // The upstream answered with plain HTTP (it is no WebSocket endpoint, or it is failing): relayed as it is.
@@ -53,7 +53,7 @@ export class WebSocketRelay {
   relay(req: IncomingMessage, socket: Duplex, head: Buffer, dest: Destination): void {
     const handshake: Handshake = { dest, startedAt: performance.now(), done: false };
     this.pending.set(req, handshake);
-    this.track(socket);
+    this.hold(socket);
     const target = dest.target;
     this.proxy.ws(
       req,
@@ -86,13 +86,8 @@ export class WebSocketRelay {
     this.proxy.close();
   }
 
-  /** Keep a socket that Node handed over for an upgrade, so that shutdown can destroy it. */
+  /** Keep a socket Node handed over for an upgrade (a tunnel side, or one served as plain HTTP), so that shutdown can destroy it. */
   hold(socket: Duplex): void {
-    this.track(socket);
-  }
-
-  /** Keep a tunnel socket, so that shutdown can destroy it. */
-  private track(socket: Duplex): void {
     this.open.add(socket);
     socket.once('close', () => this.open.delete(socket));
   }
