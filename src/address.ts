@@ -19,12 +19,17 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
-/** Listen on "host:port" (port 0 = ephemeral); resolves with the bound "host:port". */
-export function listen(server: Server, address: string): Promise<string> {
+/**
+ * Listen on "host:port" (port 0 = ephemeral); resolves with the bound "host:port".
+ * With `reusePort`, a cluster worker binds its own socket (SO_REUSEPORT) and the kernel
+ * spreads connections; without, node:cluster's primary shares one socket.
+ */
+export function listen(server: Server, address: string, reusePort = false): Promise<string> {
   const { host, port } = splitHostPort(address);
+  const options = reusePort ? { port, host, reusePort: true, exclusive: true } : { port, host };
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen(options, () => {
       server.off('error', reject);
       const a = server.address();
       resolve(typeof a === 'object' && a ? joinHostPort(host, a.port) : address);

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { configRoutes } from './admin/config.js';
 import type { AdminContext } from './admin/context.js';
 import { metricsRoutes } from './admin/metrics.js';
@@ -7,6 +8,7 @@ import { serviceRoutes } from './admin/services.js';
 import { statusRoutes } from './admin/status.js';
 import { targetRoutes, upstreamRoutes } from './admin/upstreams.js';
 import { isLoopback, splitHostPort } from './address.js';
+import { defaultDistribution, type Distribution, WorkerPool } from './cluster/workers.js';
 import { type Clock, systemClock } from './clock.js';
 import { formatDiagnostic } from './config/load/parse.js';
 import { Reloader } from './config/load/reloader.js';
@@ -19,12 +21,12 @@ import { ProxyState } from './core/state.js';
 import { SwitchyardError } from './errors.js';
 import { type Logger, silentLogger } from './log.js';
 import { Metrics } from './metrics/metrics.js';
-import { loadTls, ProxyServer } from './proxy/server.js';
+import { limitsOf, loadTls, ProxyServer } from './proxy/server.js';
 import { RolloutController } from './rollout/controller.js';
 import { VERSION } from './version.js';
 
-/** How to start switchyard: from a config file (watched, with admin changes written back), or a config in memory. */
-export type AppOptions = { readonly log?: Logger; readonly clock?: Clock } & (
+/** How to start switchyard: from a config file (watched, with admin changes written back), or a config in memory. `workers` overrides proxy.workers. */
+export type AppOptions = { readonly log?: Logger; readonly clock?: Clock; readonly workers?: number } & (
   | { readonly configPath: string; readonly statePath?: string; readonly env?: NodeJS.ProcessEnv }
   | { readonly config: Config }
 );
@@ -39,7 +41,10 @@ export class App {
   readonly pipeline: ChangePipeline;
   readonly rollouts: RolloutController;
   readonly log: Logger;
+  /** The proxy listeners when this process serves them (one worker); empty with workers. */
   readonly proxies: ProxyServer[] = [];
+  /** The proxy worker processes, with proxy.workers above 1. */
+  readonly workers?: WorkerPool;
   readonly admin: AdminServer;
   readonly file?: ConfigFile;
   readonly reloader?: Reloader;
@@ -51,27 +56,34 @@ export class App {
   /** Undefined when `metrics.enabled` is false. */
   readonly metrics?: Metrics;
 
-  private constructor(config: Config, log: Logger, clock: Clock, file?: ConfigFile) {
+  private constructor(config: Config, log: Logger, clock: Clock, workers: number, file?: ConfigFile) {
     this.log = log;
     this.file = file;
-    const stats = config.metrics.enabled ? new RequestStatsStore() : undefined;
+    // With workers, requests are counted where they are served: in the workers.
+    const stats = config.metrics.enabled && workers === 1 ? new RequestStatsStore() : undefined;
     this.state = new ProxyState(config, clock, stats);
     this.state.health.onTransition((h, reason) =>
       log.warn({ target: h.address, healthy: h.healthy, reason }, h.healthy ? 'target is healthy' : 'target is unhealthy'),
     );
-    this.pipeline = new ChangePipeline(this.state, new History(), log, file);
-    this.rollouts = new RolloutController(this.pipeline, this.state.traffic, clock);
+    if (workers > 1) this.workers = new WorkerPool(this.state, { count: workers, distribution: distribution(), logLevel: log.level, log });
+    this.pipeline = new ChangePipeline(this.state, new History(), log, file, this.workers);
+    this.rollouts = new RolloutController(this.pipeline, this.workers?.traffic ?? this.state.traffic, clock);
     if (file) {
       const reload = (next: Config) => this.pipeline.apply({ kind: 'config', config: next }, { via: 'file', by: file.path });
       this.reloader = new Reloader(file.path, file, reload, clock, log);
     }
-    if (stats) {
-      const metrics = new Metrics({
-        runtime: this.state,
-        requests: stats,
-        reloads: this.reloader?.status,
-        connections: () => Object.fromEntries(this.proxies.map((p, i) => [this.proxyAddresses[i] ?? String(i), p.connections])),
-      });
+    if (config.metrics.enabled) {
+      const pool = this.workers;
+      const metrics = new Metrics(
+        pool
+          ? { runtime: this.state, reloads: this.reloader?.status, workers: () => pool.metrics() }
+          : {
+              runtime: this.state,
+              requests: stats,
+              reloads: this.reloader?.status,
+              connections: () => Object.fromEntries(this.proxies.map((p, i) => [this.proxyAddresses[i] ?? String(i), p.connections])),
+            },
+      );
       this.pipeline.history.onEntry((service, entry) => metrics.event(service, entry));
       this.metrics = metrics;
     }
@@ -85,6 +97,7 @@ export class App {
       source: file?.path ?? 'inline',
       file,
       reloads: this.reloader?.status,
+      workers: this.workers,
     };
     const routes = [
       ...statusRoutes(ctx),
@@ -103,13 +116,13 @@ export class App {
     const log = opts.log ?? silentLogger();
     const clock = opts.clock ?? systemClock;
     let app: App;
-    if ('config' in opts) app = new App(opts.config, log, clock);
+    if ('config' in opts) app = new App(opts.config, log, clock, workerCount(opts.config, opts.workers));
     else {
       const file = new ConfigFile(opts.configPath, log, clock, opts.env, opts.statePath);
       const result = await file.load();
       if (!result.ok) throw new SwitchyardError('BAD_INPUT', `config is not valid:\n${result.errors.map(formatDiagnostic).join('\n')}`);
       for (const w of result.warnings) log.warn(formatDiagnostic(w));
-      app = new App(result.config, log, clock, file);
+      app = new App(result.config, log, clock, workerCount(result.config, opts.workers), file);
     }
     try {
       await app.listen();
@@ -136,18 +149,14 @@ export class App {
         `refusing to expose the admin API on ${admin.listen} without a token: set admin.token (e.g. token: \${SWITCHYARD_ADMIN_TOKEN}) or listen on 127.0.0.1`,
       );
     }
-    const tls = proxy.tls ? await loadTls(proxy.tls) : undefined;
-    for (const address of proxy.listen) {
-      const limits = {
-        clientHeaderTimeoutMs: proxy.client_header_timeout,
-        clientBodyTimeoutMs: proxy.client_body_timeout,
-        maxConnections: proxy.max_connections,
-        tunnelTimeoutMs: proxy.tunnel_timeout,
-        shutdownTimeoutMs: proxy.shutdown_timeout,
-      };
-      const server = new ProxyServer(this.state, { tls, limits, log: this.log, stats: this.state.requestStats });
-      this.proxies.push(server);
-      this.proxyAddresses.push(await server.listen(address));
+    if (this.workers) this.proxyAddresses = await this.workers.start();
+    else {
+      const tls = proxy.tls ? await loadTls(proxy.tls) : undefined;
+      for (const address of proxy.listen) {
+        const server = new ProxyServer(this.state, { tls, limits: limitsOf(proxy), log: this.log, stats: this.state.requestStats });
+        this.proxies.push(server);
+        this.proxyAddresses.push(await server.listen(address));
+      }
     }
     this.adminAddress = await this.admin.listen(admin.listen);
     this.rollouts.restore(this.state.current.config);
@@ -159,6 +168,7 @@ export class App {
         source: this.file?.path ?? 'inline',
         admin_changes: this.file?.describe() ?? 'kept in memory only',
         generation: this.state.current.generation,
+        workers: this.workers ? this.workers.view().workers.length : 1,
       },
       'switchyard started',
     );
@@ -168,8 +178,25 @@ export class App {
   async close(): Promise<void> {
     this.rollouts.close();
     await this.reloader?.close();
-    await Promise.all([...this.proxies.map((p) => p.close()), this.admin.close()]);
+    await Promise.all([...this.proxies.map((p) => p.close()), this.workers?.close(), this.admin.close()]);
     await this.file?.save(this.state.current.config);
     await this.state.close();
   }
+}
+
+/** Proxy worker processes: the CLI's --workers, else proxy.workers ("auto": one per CPU). */
+function workerCount(config: Config, override?: number): number {
+  const n = override ?? config.proxy.workers;
+  return n === 'auto' ? availableParallelism() : n;
+}
+
+/** SWITCHYARD_WORKER_DISTRIBUTION=cluster|reuseport picks how workers share listeners (the benchmark measures both). */
+function distribution(): Distribution {
+  const asked = process.env.SWITCHYARD_WORKER_DISTRIBUTION;
+  if (asked === undefined || asked === '') return defaultDistribution();
+  if (asked !== 'cluster' && asked !== 'reuseport')
+    throw new SwitchyardError('BAD_INPUT', `SWITCHYARD_WORKER_DISTRIBUTION must be "cluster" or "reuseport", got "${asked}"`);
+  if (asked === 'reuseport' && defaultDistribution() !== 'reuseport')
+    throw new SwitchyardError('BAD_INPUT', `reuseport needs Node 22.12 or later on Linux (this is ${process.version} on ${process.platform})`);
+  return asked;
 }

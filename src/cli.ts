@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { App } from './app.js';
 import { formatDiagnostic, loadConfigFile } from './config/load/parse.js';
@@ -10,10 +11,11 @@ import { VERSION } from './version.js';
 const USAGE = `switchyard ${VERSION}: a traffic-switching reverse proxy for blue/green gateway upgrades
 
 Usage:
-  switchyard start [-c FILE] [--demo] [--state FILE]
+  switchyard start [-c FILE] [--demo] [--state FILE] [--workers N|auto]
                                         run the proxy (default config: config/switchyard.yaml);
                                         --demo also starts demo upstreams (blue 9001, 9002; green 9101, 9102);
-                                        --state: where admin changes go if FILE cannot be written
+                                        --state: where admin changes go if FILE cannot be written;
+                                        --workers: proxy worker processes (overrides proxy.workers)
   switchyard validate FILE              check a config: exit 0, or print FILE:LINE:COL message and exit 1
 ${CLIENT_USAGE}  switchyard --version | --help
 
@@ -71,16 +73,22 @@ async function start(args: string[]): Promise<number> {
       config: { type: 'string', short: 'c', default: 'config/switchyard.yaml' },
       demo: { type: 'boolean', default: false },
       state: { type: 'string' },
+      workers: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
     process.stdout.write(
-      'usage: switchyard start [-c FILE] [--demo] [--state FILE]\n  --state FILE  where to keep admin changes when the config file is read-only (default: FILE.state.json beside it)\n',
+      'usage: switchyard start [-c FILE] [--demo] [--state FILE] [--workers N|auto]\n  --state FILE  where to keep admin changes when the config file is read-only (default: FILE.state.json beside it)\n  --workers N   proxy worker processes, or "auto" for one per CPU (overrides proxy.workers; 1 = a single process)\n',
     );
     return 0;
   }
   const file = values.config ?? 'config/switchyard.yaml';
+  const workers = values.workers === undefined ? undefined : parseWorkers(values.workers);
+  if (workers instanceof Error) {
+    process.stderr.write(`switchyard: ${workers.message}\n`);
+    return 1;
+  }
   // Validate first, so that a bad file prints FILE:LINE:COL lines just as `validate` does.
   const result = await loadConfigFile(file);
   if (!result.ok) {
@@ -95,7 +103,7 @@ async function start(args: string[]): Promise<number> {
   try {
     // Loaded here, not at the top, so that the client commands start quickly without the proxy's modules.
     const { App } = await import('./app.js');
-    app = await App.start({ configPath: file, statePath: values.state, log });
+    app = await App.start({ configPath: file, statePath: values.state, log, workers });
   } catch (err) {
     await closeDemoUpstreams(demo);
     process.stderr.write(`switchyard: ${(err as Error).message}\n`);
@@ -121,6 +129,13 @@ async function start(args: string[]): Promise<number> {
   // Nothing should be left; if something is (a socket nobody closed), it must not keep the process alive.
   setTimeout(() => process.exit(0), 200).unref();
   return 0;
+}
+
+/** --workers: a count from 1 to 1024, or "auto" (one per CPU). */
+function parseWorkers(value: string): number | Error {
+  if (value === 'auto') return availableParallelism();
+  const n = Number(value);
+  return Number.isInteger(n) && n >= 1 && n <= 1024 ? n : new Error(`--workers takes a number from 1 to 1024 or "auto", got "${value}"`);
 }
 
 main(process.argv.slice(2)).then(

@@ -39,7 +39,7 @@ async function replace(ctx: AdminContext, req: AdminRequest): Promise<AdminRespo
     throw new BadInputError(`declarative config is invalid: ${errors.join('; ')}`, { errors });
   }
   const running = ctx.pipeline.current.config;
-  await ctx.pipeline.apply({ kind: 'config', config: result.config }, req.actor).saved;
+  const lagging = await ctx.pipeline.done(ctx.pipeline.apply({ kind: 'config', config: result.config }, req.actor));
   // Rollouts the new config carries were taken up in the same call: report what runs now.
   const snap = ctx.pipeline.current;
   const restart = (['proxy', 'admin'] as const).filter((k) => JSON.stringify(running[k]) !== JSON.stringify(result.config[k]));
@@ -48,7 +48,7 @@ async function replace(ctx: AdminContext, req: AdminRequest): Promise<AdminRespo
     body: {
       generation: snap.generation,
       config_hash: snap.hash,
-      warnings: [...result.warnings.map(formatDiagnostic), ...restart.map((k) => `${k} listener settings changed: they take effect on restart`)],
+      warnings: [...result.warnings.map(formatDiagnostic), ...restart.map((k) => `${k} listener settings changed: they take effect on restart`), ...lagging],
     },
     etag: `"${snap.hash}"`,
   };

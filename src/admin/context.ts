@@ -1,3 +1,4 @@
+import type { WorkersView } from '../cluster/workers.js';
 import type { ConfigFile } from '../config/persist/config-file.js';
 import type { ReloadStatus } from '../config/load/reloader.js';
 import type { ChangePipeline } from '../core/pipeline.js';
@@ -19,4 +20,6 @@ export interface AdminContext {
   readonly file?: ConfigFile;
   /** Reloads of the config file; undefined for an in-memory config. */
   readonly reloads?: ReloadStatus;
+  /** The proxy worker processes, when there are several. */
+  readonly workers?: { view(): WorkersView };
 }

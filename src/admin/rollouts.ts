@@ -32,8 +32,7 @@ export function rolloutRoutes(ctx: AdminContext): AdminRoute[] {
           rollouts.command(svc.name, 'abort', { ...req.actor, by: `${req.actor.by} (forced by a new rollout)` });
         }
         const engine = rollouts.start(plan, req.actor);
-        await pipeline.settled();
-        return { status: 201, body: rolloutView(engine) };
+        return { status: 201, body: withWarnings(rolloutView(engine), await pipeline.latest(req.actor)) };
       },
     },
     { methods: ['GET'], path: '/services/:name/rollout', handler: (req) => ({ status: 200, body: rolloutView(rollouts.get(service(req.params.name).name)) }) },
@@ -44,8 +43,7 @@ export function rolloutRoutes(ctx: AdminContext): AdminRoute[] {
         const action = ACTIONS.find((a) => a === req.params.action);
         if (!action) throw new BadInputError(`unknown rollout action "${req.params.action}" (allowed: ${ACTIONS.join(', ')})`);
         const engine = rollouts.command(service(req.params.name).name, action, req.actor);
-        await pipeline.settled();
-        return { status: 200, body: rolloutView(engine) };
+        return { status: 200, body: withWarnings(rolloutView(engine), await pipeline.latest(req.actor)) };
       },
     },
     {
@@ -61,11 +59,9 @@ export function rolloutRoutes(ctx: AdminContext): AdminRoute[] {
             { kind: 'switch', service: svc.name, to: svc.previous_host, event: 'rollback', detail: `from ${svc.split ? 'a split' : svc.host}` },
             req.actor,
           );
-        await pipeline.settled();
         // A rollback is never held up by a broken config file; the answer says when it could not be written.
-        const notKept = pipeline.notKept(req.actor);
-        const warnings = notKept === undefined ? {} : { warnings: [`applied but not written: ${notKept}`] };
-        return { status: 200, body: { service: svc.name, history: pipeline.history.list(svc.name).at(-1), ...warnings } };
+        const warnings = await pipeline.latest(req.actor);
+        return { status: 200, body: withWarnings({ service: svc.name, history: pipeline.history.list(svc.name).at(-1) }, warnings) };
       },
     },
     {
@@ -74,6 +70,11 @@ export function rolloutRoutes(ctx: AdminContext): AdminRoute[] {
       handler: (req) => ({ status: 200, body: list([...pipeline.history.list(service(req.params.name).name)]) }),
     },
   ];
+}
+
+/** An answer body with `warnings` when there are any. */
+function withWarnings<T extends object>(body: T, warnings: string[]): T | (T & { warnings: string[] }) {
+  return warnings.length === 0 ? body : { ...body, warnings };
 }
 
 /** `"force": true` (or `force=true` in a form). */

@@ -62,9 +62,9 @@ async function patchService(ctx: AdminContext, name: string, req: AdminRequest):
     ctx.rollouts.command(name, 'abort', { ...req.actor, by: `${req.actor.by} (forced switch)` });
   }
   const applied = ctx.pipeline.apply(change, req.actor);
-  await applied.saved;
+  const warnings = await ctx.pipeline.done(applied);
   const svc = applied.snapshot.services.get(name);
   if (!svc) throw new NotFoundError(`service "${name}" not found`);
-  const body = applied.notKept === undefined ? serviceView(svc) : { ...serviceView(svc), warnings: [`applied but not written: ${applied.notKept}`] };
+  const body = warnings.length === 0 ? serviceView(svc) : { ...serviceView(svc), warnings };
   return { status: 200, body, etag: etagOf(svc.config) };
 }

@@ -32,6 +32,7 @@ function status(ctx: AdminContext): Record<string, unknown> {
       last_reload: reload?.last ?? null,
       uptime_seconds: Math.round((Date.now() - ctx.startedAt) / 1000),
       upstreams,
+      ...(ctx.workers ? ctx.workers.view() : {}),
       ...(dead.length > 0 ? { services_without_healthy_targets: dead.map((s) => s.name) } : {}),
     },
   };

@@ -48,10 +48,10 @@ export function targetRoutes(ctx: AdminContext): AdminRoute[] {
     const targets = upstream.targets.map((t) => ({ ...t }));
     const detail = edit(targets);
     const applied = ctx.pipeline.apply({ kind: 'targets', upstream: name, targets, detail }, req.actor);
-    await applied.saved;
+    const warnings = await ctx.pipeline.done(applied);
     const up = applied.snapshot.upstreams.get(name);
     if (!up) throw new NotFoundError(`upstream "${name}" not found`);
-    return { status, body: upstreamView(up) };
+    return { status, body: warnings.length === 0 ? upstreamView(up) : { ...upstreamView(up), warnings } };
   };
   const find = (targets: TargetEntry[], req: AdminRequest): number => {
     const i = targets.findIndex((t) => t.target === req.params.target);

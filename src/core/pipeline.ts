@@ -14,6 +14,12 @@ export interface Persister {
   blocked(): string | undefined;
 }
 
+/** Processes that serve a copy of the running snapshot (proxy workers): each applies a generation and reports it. */
+export interface Replicas {
+  /** Send the snapshot's config to every replica; resolves when each live one runs it, or with a line per replica that did not confirm in time. */
+  publish(snapshot: Snapshot): Promise<string[]>;
+}
+
 /** Told of every applied change, right after the swap (rollouts reconcile with a new config here). */
 export type ChangeObserver = (change: Change, next: Snapshot, actor: Actor) => void;
 
@@ -24,7 +30,11 @@ export interface Applied {
   readonly saved: Promise<void>;
   /** Set when the change was applied but cannot be kept (a switch while the file holds a refused edit): why. */
   readonly notKept?: string;
+  /** Settles once every proxy worker serves the change (at once without workers), with a line per worker that did not confirm. */
+  readonly replicated: Promise<string[]>;
 }
+
+const NONE: Promise<string[]> = Promise.resolve([]);
 
 /**
  * The one way the running config changes. A switch, a target edit, a rollout step, POST
@@ -36,12 +46,14 @@ export interface Applied {
 export class ChangePipeline {
   private readonly observers: ChangeObserver[] = [];
   private lastSave: Promise<void> = Promise.resolve();
+  private lastReplicated = NONE;
 
   constructor(
     private readonly state: ProxyState,
     readonly history: History,
     private readonly log: Logger,
     private readonly persister?: Persister,
+    private readonly replicas?: Replicas,
   ) {}
 
   /** The snapshot requests starting now are served by. */
@@ -56,6 +68,8 @@ export class ChangePipeline {
     const plan = planChange(this.state.current.config, change);
     const config = requireValidConfig(plan.next, plan.scope, plan.issues);
     const snapshot = this.state.swap(config);
+    const replicated = this.replicas?.publish(snapshot) ?? NONE;
+    this.lastReplicated = replicated;
     for (const e of plan.entries) this.note(e.service, e.event, actor, e.detail);
     this.log.info({ change: change.kind, via: actor.via, by: actor.by, generation: snapshot.generation, hash: snapshot.hash }, 'config change applied');
     // Observers may apply follow-up changes (a rollout taken up from a new config); one that
@@ -75,7 +89,7 @@ export class ChangePipeline {
         { change: change.kind, by: actor.by, reason: notKept },
         'a switch was applied that cannot be written: it is lost at restart unless the file is fixed',
       );
-    return { snapshot, saved: this.lastSave, ...(notKept !== undefined ? { notKept } : {}) };
+    return { snapshot, saved: this.lastSave, replicated, ...(notKept !== undefined ? { notKept } : {}) };
   }
 
   /** Check a change against the running config without applying it: throws the 400, 404 or 409 that apply() would. */
@@ -100,6 +114,19 @@ export class ChangePipeline {
   /** Why an admin change applied now would not be written (the file holds a refused edit); undefined when it would be. */
   notKept(actor: Actor): string | undefined {
     return actor.via === 'admin' ? this.persister?.blocked() : undefined;
+  }
+
+  /** What an admin answer waits for: the change durable and served by every worker. Resolves with the answer's warnings. */
+  async done(applied: Applied): Promise<string[]> {
+    const [, lagging] = await Promise.all([applied.saved, applied.replicated]);
+    return applied.notKept === undefined ? lagging : [`applied but not written: ${applied.notKept}`, ...lagging];
+  }
+
+  /** done() for the changes a command made through the rollout controller: waits for the last change applied. */
+  async latest(actor: Actor): Promise<string[]> {
+    const [, lagging] = await Promise.all([this.lastSave, this.lastReplicated]);
+    const notKept = this.notKept(actor);
+    return notKept === undefined ? lagging : [`applied but not written: ${notKept}`, ...lagging];
   }
 
   /** Resolves once every change applied so far is durable (or known not to be). */

@@ -8,7 +8,11 @@ import { PassiveMonitor, passiveEnabled } from '../health/passive.js';
 import type { HealthRegistry } from '../health/registry.js';
 import type { RequestStats, RequestStatsStore } from './request-stats.js';
 import type { TrafficRecorder, TrafficRecorders } from './traffic.js';
-import type { Target, TargetRegistry } from './targets.js';
+import type { Target, TargetOptions, TargetRegistry } from './targets.js';
+
+/** A plain host:port (no declared upstream) gets the upstream defaults. */
+const DEFAULT_MAX_CONNECTIONS = 128;
+const DEFAULT_KEEPALIVE_MS = 4_000;
 
 type ServiceConfig = Config['services'][number];
 type UpstreamConfig = Config['upstreams'][number];
@@ -84,8 +88,14 @@ export function buildSnapshot(config: Config, deps: SnapshotDeps, generation: nu
 
   /** An upstream as one service reaches it; services with the same connection settings share it. */
   const upstreamFor = (name: string, svc?: ServiceConfig): UpstreamRuntime => {
-    const opts = { protocol: svc?.protocol ?? 'http', connectTimeout: svc?.connect_timeout ?? 60_000, tlsVerify: svc?.tls_verify ?? true } as const;
     const up = declared.get(name);
+    const opts: TargetOptions = {
+      protocol: svc?.protocol ?? 'http',
+      connectTimeout: svc?.connect_timeout ?? 60_000,
+      tlsVerify: svc?.tls_verify ?? true,
+      maxConnections: up?.max_connections ?? DEFAULT_MAX_CONNECTIONS,
+      keepAliveMs: up?.keepalive_timeout ?? DEFAULT_KEEPALIVE_MS,
+    };
     // A plain host is one target per port; a declared upstream is shared by services with the same settings.
     const key = `${up ? name : `${name}:${svc?.port ?? 80}`}#${opts.protocol}#${opts.connectTimeout}#${opts.tlsVerify}`;
     const cached = compiled.get(key);
@@ -94,7 +104,7 @@ export function buildSnapshot(config: Config, deps: SnapshotDeps, generation: nu
     const list = up ? up.targets : [{ target: `${name}:${svc?.port ?? 80}`, weight: 1 }];
     const members = list.map((t) => ({ member: deps.targets.get(t.target, opts), weight: t.weight }));
     for (const m of members) targets.add(m.member);
-    const passive = up && passiveEnabled(up.healthchecks) ? new PassiveMonitor(up.healthchecks, deps.health, deps.clock) : undefined;
+    const passive = up && passiveEnabled(up.healthchecks) ? new PassiveMonitor(up.healthchecks, deps.health, deps.clock, name) : undefined;
     const label = up ? name : `${name}:${svc?.port ?? 80}`;
     const rt: UpstreamRuntime = { name: label, pool: new Pool(members), config: up, passive, traffic: deps.traffic.get(label) };
     compiled.set(key, rt);

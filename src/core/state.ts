@@ -18,9 +18,10 @@ export interface SnapshotSource {
  * name or address. Only the change pipeline swaps the snapshot.
  */
 export class ProxyState implements SnapshotSource, SnapshotDeps {
-  readonly health = new HealthRegistry();
-  readonly targets = new TargetRegistry(this.health);
-  readonly active: ActiveChecker;
+  readonly health: HealthRegistry;
+  readonly targets: TargetRegistry;
+  /** Undefined in a worker: health is probed once, by the primary. */
+  readonly active?: ActiveChecker;
   readonly traffic = new TrafficRecorders();
   private snapshot: Snapshot;
 
@@ -28,8 +29,12 @@ export class ProxyState implements SnapshotSource, SnapshotDeps {
     config: Config,
     readonly clock: Clock = systemClock,
     readonly requestStats?: RequestStatsStore,
+    replica?: { readonly generation: number; readonly health: HealthRegistry },
   ) {
-    this.snapshot = buildSnapshot(config, this, 1);
+    this.health = replica?.health ?? new HealthRegistry();
+    this.targets = new TargetRegistry(this.health);
+    this.snapshot = buildSnapshot(config, this, replica?.generation ?? 1);
+    if (replica) return;
     this.active = new ActiveChecker(this.health, clock);
     this.active.sync(config);
   }
@@ -41,20 +46,21 @@ export class ProxyState implements SnapshotSource, SnapshotDeps {
 
   /**
    * Build the next snapshot from a validated config, swap it in, then release what only the
-   * old one held. A build that throws leaves the old one serving.
+   * old one held. A build that throws leaves the old one serving. A worker swaps in the
+   * primary's generation number; the primary counts up.
    */
-  swap(config: Config): Snapshot {
-    const next = buildSnapshot(config, this, this.snapshot.generation + 1);
+  swap(config: Config, generation = this.snapshot.generation + 1): Snapshot {
+    const next = buildSnapshot(config, this, generation);
     this.snapshot = next;
     // Removed targets drain: undici's close() waits for their in-flight requests.
     void this.targets.retain(next.targets);
-    this.active.sync(config);
+    this.active?.sync(config);
     return next;
   }
 
   /** Stop health checks and close every upstream connection. */
   close(): Promise<void> {
-    this.active.close();
+    this.active?.close();
     return this.targets.close();
   }
 }

@@ -9,6 +9,10 @@ export interface TargetOptions {
   readonly connectTimeout: number;
   /** With https: check the target's certificate. */
   readonly tlsVerify: boolean;
+  /** Connections to the target at most; requests beyond wait in the pool's queue. */
+  readonly maxConnections: number;
+  /** An idle connection closes after this many milliseconds. */
+  readonly keepAliveMs: number;
 }
 
 /**
@@ -31,12 +35,13 @@ export class Target implements PoolMember {
     this.tlsVerify = opts.tlsVerify;
     this.origin = `${opts.protocol}://${address}`;
     this.dispatcher = new UndiciPool(this.origin, {
-      connections: 256,
+      // Bounded: a thousand clients share a few busy connections instead of opening one each.
+      connections: opts.maxConnections,
       pipelining: 1,
-      // Idle connections close after 4 s, whatever longer keep-alive the target advertises:
-      // a busy pool is never idle that long, and a quiet one gives its file descriptors back.
-      keepAliveTimeout: 4_000,
-      keepAliveMaxTimeout: 4_000,
+      // Idle connections close after keepalive_timeout, whatever longer keep-alive the target
+      // advertises: a busy pool is never idle that long, and a quiet one gives its descriptors back.
+      keepAliveTimeout: opts.keepAliveMs,
+      keepAliveMaxTimeout: opts.keepAliveMs,
       connect: { timeout: opts.connectTimeout, rejectUnauthorized: opts.tlsVerify },
     });
   }
@@ -55,7 +60,7 @@ export class TargetRegistry {
 
   /** The target for an address, created on first use. */
   get(address: string, opts: TargetOptions): Target {
-    const key = `${opts.protocol}://${address}#${opts.connectTimeout}#${opts.tlsVerify}`;
+    const key = `${opts.protocol}://${address}#${opts.connectTimeout}#${opts.tlsVerify}#${opts.maxConnections}#${opts.keepAliveMs}`;
     let t = this.targets.get(key);
     if (!t) {
       t = new Target(address, opts, this.health.get(address));

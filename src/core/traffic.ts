@@ -9,7 +9,7 @@ export interface WindowFigures {
 /** Latency buckets grow by 10%: a p99 read from them is within 10% of the true one. */
 const GROWTH = 1.1;
 const FIRST_MS = 0.5;
-const BUCKETS = 128; // 0.5 ms × 1.1^127 ≈ 90 s; slower answers share the last bucket
+export const BUCKETS = 128; // 0.5 ms × 1.1^127 ≈ 90 s; slower answers share the last bucket
 const LOG_GROWTH = Math.log(GROWTH);
 
 /** Cumulative counts at one moment; the difference of two is a window. */
@@ -57,9 +57,26 @@ export function windowBetween(start: Reading, end: Reading): WindowFigures {
   return { requests, errors };
 }
 
+/** Where rollouts read an upstream's traffic: this process's recorders, or the sum of every worker's. */
+export interface TrafficSource {
+  /** The upstream's cumulative counts as known now. */
+  read(upstream: string): Reading;
+  /** Bring the counts up to date before a judgement (workers report on a timer); absent when they always are. */
+  readonly refresh?: () => Promise<void>;
+}
+
 /** One recorder per upstream name, created on first use and kept across reloads. */
-export class TrafficRecorders {
+export class TrafficRecorders implements TrafficSource {
   private readonly byName = new Map<string, TrafficRecorder>();
+
+  read(upstream: string): Reading {
+    return this.get(upstream).read();
+  }
+
+  /** Every recorder by upstream name (a worker reports them to the primary). */
+  entries(): IterableIterator<[string, TrafficRecorder]> {
+    return this.byName.entries();
+  }
 
   /** The recorder of an upstream. */
   get(upstream: string): TrafficRecorder {

@@ -37,6 +37,8 @@ export class PassiveMonitor {
     hc: Healthchecks,
     private readonly registry: HealthRegistry,
     private readonly clock: Clock,
+    /** The upstream's name, so that a worker can tell the primary whose thresholds apply. */
+    readonly upstream: string,
   ) {
     const p = hc.passive;
     this.unhealthyStatus = statusTable(p.unhealthy.http_statuses);
@@ -47,20 +49,21 @@ export class PassiveMonitor {
 
   /** Count a response status; statuses in neither list say nothing. */
   status(health: TargetHealth, status: number): void {
-    if (status < 1000 && this.unhealthyStatus[status] === 1) this.record(health, 'http_failure', `status ${status}`);
-    else if (status < 1000 && this.healthyStatus[status] === 1) this.record(health, 'success', `status ${status}`);
+    if (status < 1000 && this.unhealthyStatus[status] === 1) this.count(health, 'http_failure', `status ${status}`);
+    else if (status < 1000 && this.healthyStatus[status] === 1) this.count(health, 'success', `status ${status}`);
   }
 
   /** Count a failed exchange: a connect error or a timeout. */
   failure(health: TargetHealth, outcome: 'tcp_failure' | 'timeout', detail: string): void {
-    this.record(health, outcome, detail);
+    this.count(health, outcome, detail);
   }
 
-  private record(health: TargetHealth, outcome: Outcome, detail: string): void {
+  /** Count one outcome (in the primary, also each outcome a worker reports). */
+  count(health: TargetHealth, outcome: Outcome, detail: string): void {
     const wasHealthy = health.healthy;
     // The common case, a success on a healthy target with no failures counted, changes nothing.
     if (outcome === 'success' && wasHealthy && health.httpFailures + health.tcpFailures + health.timeouts === 0) return;
-    this.registry.record(health, outcome, this.thresholds, 'passive', detail);
+    this.registry.record(health, outcome, this.thresholds, 'passive', detail, this.upstream);
     if (wasHealthy && !health.healthy && this.cooldownMs > 0) this.scheduleReturn(health);
   }
 

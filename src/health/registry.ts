@@ -19,8 +19,8 @@ export class HealthRegistry {
     return h;
   }
 
-  /** Count an outcome against an address; listeners hear of a change of state. */
-  record(health: TargetHealth, outcome: Outcome, t: Thresholds, source: HealthSource, detail: string): void {
+  /** Count an outcome against an address; listeners hear of a change of state. `upstream` names whose thresholds `t` are. */
+  record(health: TargetHealth, outcome: Outcome, t: Thresholds, source: HealthSource, detail: string, _upstream?: string): void {
     if (health.record(outcome, t, source)) this.emit(health, `${source} ${outcome}: ${detail}`);
   }
 
@@ -29,6 +29,11 @@ export class HealthRegistry {
     const changed = health.set(healthy, source);
     if (changed) this.emit(health, `${source}: ${detail}`);
     return changed;
+  }
+
+  /** Every address's health. */
+  all(): IterableIterator<TargetHealth> {
+    return this.states.values();
   }
 
   /** Forget addresses no longer in the config. */

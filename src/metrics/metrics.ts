@@ -1,17 +1,27 @@
-import client, { Counter, Gauge, Registry } from 'prom-client';
+import client, { AggregatorRegistry, Counter, Gauge, type MetricObjectWithValues, type MetricValue, Registry } from 'prom-client';
 import type { TargetHealth } from '../health/state.js';
 import type { HistoryEntry } from '../core/history.js';
 import type { SnapshotSource } from '../core/state.js';
 import { LATENCY_BUCKETS, type RequestStatsStore } from '../core/request-stats.js';
 
-/** What the metrics read at scrape time, besides the running snapshot. */
+/** One process's metrics as prom-client's getMetricsAsJSON() gives them. */
+export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
+
+/**
+ * What the metrics read at scrape time. A single process has all of them; with workers,
+ * the primary has the control-plane ones (runtime, reloads) and each worker the
+ * request-path ones (requests, connections).
+ */
 export interface MetricSources {
-  readonly runtime: SnapshotSource;
+  /** The running snapshot: target health, split weights, generation. */
+  readonly runtime?: SnapshotSource;
   /** Where the proxy counts requests. */
-  readonly requests: RequestStatsStore;
+  readonly requests?: RequestStatsStore;
   readonly reloads?: { applied: number; rejected: number; lastAppliedAt?: number };
   /** Open client connections per proxy listener address. */
-  readonly connections: () => Record<string, number>;
+  readonly connections?: () => Record<string, number>;
+  /** With workers: each worker's metrics, summed into the scrape (prom-client's cluster aggregation). */
+  readonly workers?: () => Promise<MetricsJson[]>;
 }
 
 /**
@@ -28,48 +38,9 @@ export class Metrics {
   constructor(private readonly sources: MetricSources) {
     const r = this.registry;
     client.collectDefaultMetrics({ register: r });
-    const stats = sources.requests;
-    new Counter({
-      name: 'switchyard_requests_total',
-      help: 'Proxied requests by service, upstream, target and status code (0: no response).',
-      labelNames: ['service', 'upstream', 'target', 'code'],
-      registers: [r],
-      collect() {
-        this.reset();
-        for (const s of stats.all()) {
-          s.codes.forEach((n, code) => {
-            if (n > 0) this.inc({ service: s.service, upstream: s.upstream, target: s.target, code: String(code) }, n);
-          });
-        }
-      },
-    });
-    r.registerMetric(latencyHistogram(stats) as never);
-    new Counter({
-      name: 'switchyard_upstream_errors_total',
-      help: 'Failed attempts at a target by kind: connect, timeout, reset.',
-      labelNames: ['service', 'upstream', 'target', 'kind'],
-      registers: [r],
-      collect() {
-        this.reset();
-        for (const s of stats.all()) {
-          const l = { service: s.service, upstream: s.upstream, target: s.target };
-          this.inc({ ...l, kind: 'connect' }, s.connectErrors);
-          this.inc({ ...l, kind: 'timeout' }, s.timeouts);
-          this.inc({ ...l, kind: 'reset' }, s.resets);
-        }
-      },
-    });
-    new Counter({
-      name: 'switchyard_retries_total',
-      help: 'Retries sent after a failed attempt at a target.',
-      labelNames: ['service', 'upstream', 'target'],
-      registers: [r],
-      collect() {
-        this.reset();
-        for (const s of stats.all()) if (s.retries > 0) this.inc({ service: s.service, upstream: s.upstream, target: s.target }, s.retries);
-      },
-    });
-    this.gauges();
+    if (sources.requests) requestMetrics(r, sources.requests);
+    if (sources.runtime) this.gauges(sources.runtime);
+    if (sources.connections) connectionsGauge(r, sources.connections);
     this.switches = new Counter({
       name: 'switchyard_switches_total',
       help: 'Changes of where a service sends traffic, by kind.',
@@ -93,13 +64,15 @@ export class Metrics {
     if (entry.event === 'rollout_judgement' && entry.verdict) this.judgements.inc({ service, verdict: entry.verdict });
   }
 
-  /** The exposition text for GET /metrics. */
-  text(): Promise<string> {
-    return this.registry.metrics();
+  /** The exposition text for GET /metrics; with workers, their metrics summed in. */
+  async text(): Promise<string> {
+    if (!this.sources.workers) return this.registry.metrics();
+    const all = [await this.registry.getMetricsAsJSON(), ...(await this.sources.workers())];
+    return AggregatorRegistry.aggregate(all).metrics();
   }
 
-  private gauges(): void {
-    const { runtime, reloads, connections } = this.sources;
+  private gauges(runtime: SnapshotSource): void {
+    const { reloads } = this.sources;
     const r = this.registry;
     new Gauge({
       name: 'switchyard_target_health',
@@ -155,17 +128,65 @@ export class Metrics {
         this.set((reloads?.lastAppliedAt ?? 0) / 1000);
       },
     });
-    new Gauge({
-      name: 'switchyard_connections',
-      help: 'Open client connections per proxy listener.',
-      labelNames: ['listener'],
-      registers: [r],
-      collect() {
-        this.reset();
-        for (const [listener, n] of Object.entries(connections())) this.set({ listener }, n);
-      },
-    });
   }
+}
+
+/** The per-request metrics, read from RequestStats at scrape time. */
+function requestMetrics(r: Registry, stats: RequestStatsStore): void {
+  new Counter({
+    name: 'switchyard_requests_total',
+    help: 'Proxied requests by service, upstream, target and status code (0: no response).',
+    labelNames: ['service', 'upstream', 'target', 'code'],
+    registers: [r],
+    collect() {
+      this.reset();
+      for (const s of stats.all()) {
+        s.codes.forEach((n, code) => {
+          if (n > 0) this.inc({ service: s.service, upstream: s.upstream, target: s.target, code: String(code) }, n);
+        });
+      }
+    },
+  });
+  r.registerMetric(latencyHistogram(stats) as never);
+  new Counter({
+    name: 'switchyard_upstream_errors_total',
+    help: 'Failed attempts at a target by kind: connect, timeout, reset.',
+    labelNames: ['service', 'upstream', 'target', 'kind'],
+    registers: [r],
+    collect() {
+      this.reset();
+      for (const s of stats.all()) {
+        const l = { service: s.service, upstream: s.upstream, target: s.target };
+        this.inc({ ...l, kind: 'connect' }, s.connectErrors);
+        this.inc({ ...l, kind: 'timeout' }, s.timeouts);
+        this.inc({ ...l, kind: 'reset' }, s.resets);
+      }
+    },
+  });
+  new Counter({
+    name: 'switchyard_retries_total',
+    help: 'Retries sent after a failed attempt at a target.',
+    labelNames: ['service', 'upstream', 'target'],
+    registers: [r],
+    collect() {
+      this.reset();
+      for (const s of stats.all()) if (s.retries > 0) this.inc({ service: s.service, upstream: s.upstream, target: s.target }, s.retries);
+    },
+  });
+}
+
+/** Open client connections per listener (summed over workers). */
+function connectionsGauge(r: Registry, connections: () => Record<string, number>): void {
+  new Gauge({
+    name: 'switchyard_connections',
+    help: 'Open client connections per proxy listener.',
+    labelNames: ['listener'],
+    registers: [r],
+    collect() {
+      this.reset();
+      for (const [listener, n] of Object.entries(connections())) this.set({ listener }, n);
+    },
+  });
 }
 
 const SWITCH_KINDS: Partial<Record<HistoryEntry['event'], string>> = {

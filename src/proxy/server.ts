@@ -4,6 +4,7 @@ import https from 'node:https';
 import { Server as NetServer, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { listen } from '../address.js';
+import type { Config } from '../config/schema/config-schema.js';
 import type { RequestStatsStore } from '../core/request-stats.js';
 import type { SnapshotSource } from '../core/state.js';
 import { ERROR_STATUS, type ErrorCode } from '../errors.js';
@@ -65,6 +66,8 @@ export class ProxyServer {
 
   /** Open client connections, for the connections gauge. */
   connections = 0;
+  /** Requests received (a worker reports it in GET /status). */
+  requests = 0;
 
   /** Sockets held for WebSocket tunnels, client and upstream sides. */
   get tunnelSockets(): number {
@@ -109,6 +112,7 @@ export class ProxyServer {
 
   /** Handle one request: every lookup here is against the snapshot current at its start. */
   handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    this.requests++;
     if (this.settings.draining) res.shouldKeepAlive = false;
     const dest = this.resolve(req);
     if (dest instanceof Refusal) {
@@ -198,8 +202,8 @@ export class ProxyServer {
   }
 
   /** Listen on "host:port" (port 0 = ephemeral); resolves with the bound "host:port". */
-  async listen(address: string): Promise<string> {
-    const bound = await listen(this.server, address);
+  async listen(address: string, reusePort = false): Promise<string> {
+    const bound = await listen(this.server, address, reusePort);
     this.client = { ...this.client, port: bound.slice(bound.lastIndexOf(':') + 1) };
     return bound;
   }
@@ -261,6 +265,17 @@ export function upstreamPath(url: string, strip: string, base: string): string {
   if (baseSlash && restSlash) return base + rest.slice(1);
   if (!baseSlash && !restSlash) return `${base}/${rest}`;
   return base + rest;
+}
+
+/** A listener's limits from the config's `proxy` section. */
+export function limitsOf(proxy: Config['proxy']): ProxyLimits {
+  return {
+    clientHeaderTimeoutMs: proxy.client_header_timeout,
+    clientBodyTimeoutMs: proxy.client_body_timeout,
+    maxConnections: proxy.max_connections,
+    tunnelTimeoutMs: proxy.tunnel_timeout,
+    shutdownTimeoutMs: proxy.shutdown_timeout,
+  };
 }
 
 /** Read the proxy's TLS files. */

@@ -4,7 +4,7 @@ import type { Change } from '../core/changes.js';
 import type { Actor } from '../core/history.js';
 import type { ChangePipeline } from '../core/pipeline.js';
 import type { Snapshot } from '../core/snapshot.js';
-import { type Reading, type TrafficRecorders, windowBetween } from '../core/traffic.js';
+import { type Reading, type TrafficSource, windowBetween } from '../core/traffic.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { type Judgement, RolloutEngine, type RolloutPlan } from './engine.js';
 import { blockOf, fromBlock } from './plan.js';
@@ -32,7 +32,7 @@ export class RolloutController {
 
   constructor(
     private readonly pipeline: ChangePipeline,
-    private readonly traffic: TrafficRecorders,
+    private readonly traffic: TrafficSource,
     private readonly clock: Clock,
   ) {
     pipeline.observe((change, next, actor) => this.changed(change, next, actor));
@@ -138,12 +138,27 @@ export class RolloutController {
     if (actor.via === 'admin') this.restore(next.config);
   }
 
-  /** A window ended: judge it, then carry out what the engine decided. */
+  /** A window ended: with workers, collect their latest counts first, then judge. */
   private tick(service: string): void {
     const live = this.rollouts.get(service);
     if (!live) return;
     live.timer = undefined;
+    const refresh = this.traffic.refresh?.();
+    if (!refresh) {
+      this.judge(live);
+      return;
+    }
+    const due = live.engine.nextJudgementAt;
+    // A command (pause, abort, a new rollout) while the counts were on their way has dealt with this window already.
+    void refresh.then(() => {
+      if (this.rollouts.get(service) === live && live.timer === undefined && live.engine.nextJudgementAt === due) this.judge(live);
+    });
+  }
+
+  /** Judge the window that ended, then carry out what the engine decided. */
+  private judge(live: Live): void {
     const e = live.engine;
+    const service = e.plan.service;
     try {
       const end = this.reading(e.plan.to);
       const judgement = e.evaluate(this.clock.now(), windowBetween(live.reading, end));
@@ -200,7 +215,7 @@ export class RolloutController {
   }
 
   private reading(upstream: string): Reading {
-    return this.traffic.get(upstream).read();
+    return this.traffic.read(upstream);
   }
 }
 

@@ -6,6 +6,7 @@ import type { Config, Healthchecks, Route, Service, Upstream } from '../../src/c
 interface ExpectedConfig {
   _format_version?: string;
   proxy: {
+    workers: number | 'auto';
     listen: string[];
     tls?: { cert: string; key: string };
     client_header_timeout: number;
@@ -69,6 +70,8 @@ interface ExpectedUpstream {
   algorithm: 'round-robin';
   targets: { target: string; weight: number }[];
   healthchecks: ExpectedHealthchecks;
+  max_connections: number;
+  keepalive_timeout: number;
 }
 interface ExpectedHealthchecks {
   active: {

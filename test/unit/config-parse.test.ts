@@ -106,6 +106,8 @@ describe('defaults', () => {
       algorithm: 'round-robin',
       targets: [{ target: '10.0.0.1:80', weight: 100 }],
       healthchecks: { active: ACTIVE_DEFAULTS, passive: PASSIVE_DEFAULTS, threshold: 0 },
+      max_connections: 128,
+      keepalive_timeout: 4000,
     });
   });
 
@@ -467,7 +469,7 @@ describe('loadConfigFile', () => {
 describe('warnings', () => {
   it('do not stop a config from loading and carry their position', () => {
     expect(warnings(yaml('upstreams:', '  - name: u', '    slots: 10000', '    hash_on: none'))).toEqual([
-      'c.yaml:3:5 upstreams[0]: ignoring unknown keys "slots", "hash_on" (switchyard uses: name, algorithm, targets, healthchecks)',
+      'c.yaml:3:5 upstreams[0]: ignoring unknown keys "slots", "hash_on" (switchyard uses: name, algorithm, targets, healthchecks, max_connections, keepalive_timeout)',
     ]);
   });
 

@@ -79,7 +79,7 @@ describe('PassiveMonitor', () => {
   it('ejects on configured statuses and, with passive checks alone, returns the target after the cool-down', () => {
     const hc = healthchecks('      passive: { unhealthy: { http_failures: 2 }, cooldown: 5 }');
     const registry = new HealthRegistry();
-    const monitor = new PassiveMonitor(hc, registry, systemClock);
+    const monitor = new PassiveMonitor(hc, registry, systemClock, 'up');
     const h = registry.get('a:1');
     monitor.status(h, 500);
     monitor.status(h, 404); // in neither list: says nothing
@@ -97,7 +97,7 @@ describe('PassiveMonitor', () => {
     const hc = healthchecks('      passive: { unhealthy: { tcp_failures: 1 } }\n      active: { healthy: { interval: 1, successes: 1 } }');
     const registry = new HealthRegistry();
     const h = registry.get('a:1');
-    new PassiveMonitor(hc, registry, systemClock).failure(h, 'tcp_failure', 'ECONNREFUSED');
+    new PassiveMonitor(hc, registry, systemClock, 'up').failure(h, 'tcp_failure', 'ECONNREFUSED');
     expect(h.healthy).toBe(false);
     vi.advanceTimersByTime(600_000);
     expect(h.healthy).toBe(false);

@@ -138,6 +138,12 @@ const upstream = object(
     algorithm: enumOf(['round-robin'], '"round-robin" (the only algorithm switchyard supports)').default('round-robin'),
     targets: array(target).default([]),
     healthchecks: healthchecks.default({}),
+    max_connections: integer({ min: 1, max: 65_535 })
+      .default(128)
+      .describe("Connections open to each target at most, per worker; requests beyond it wait for a free one (nginx's max_conns, with a queue)."),
+    keepalive_timeout: duration({ min: 100, max: 3_600_000 })
+      .default('4s')
+      .describe("An idle connection to a target is closed after this, whatever longer keep-alive the target offers (Kong's upstream_keepalive_idle_timeout)."),
   },
   KONG,
 );
@@ -237,6 +243,11 @@ export const serviceFields = object(
 const service = new Preprocessed(serviceFields, expandServiceUrl, withUrlInJsonSchema);
 
 const proxy = object({
+  workers: union(integer({ min: 1, max: 1024 }), enumOf(['auto']))
+    .default(1)
+    .describe(
+      'Proxy worker processes: a number, or "auto" for one per CPU. 1 runs everything in one process. Read at start (`switchyard start --workers N` wins).',
+    ),
   listen: array(listen, { minItems: 1 }).default(['127.0.0.1:8000']).describe('Addresses the proxy listens on, "HOST:PORT"; port 0 picks a free port.'),
   tls: object({ cert: string({ minLength: 1 }), key: string({ minLength: 1 }) }).optional(),
   client_header_timeout: duration({ min: 100, max: 3_600_000 })
