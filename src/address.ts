@@ -22,11 +22,12 @@ export function isLoopback(host: string): boolean {
 /**
  * Listen on "host:port" (port 0 = ephemeral); resolves with the bound "host:port".
  * With `reusePort`, a cluster worker binds its own socket (SO_REUSEPORT) and the kernel
- * spreads connections; without, node:cluster's primary shares one socket.
+ * spreads connections; without, node:cluster's primary shares one socket. `backlog` is the
+ * accept queue (Node's default is 511; the kernel caps it at net.core.somaxconn).
  */
-export function listen(server: Server, address: string, reusePort = false): Promise<string> {
+export function listen(server: Server, address: string, opts: { reusePort?: boolean; backlog?: number } = {}): Promise<string> {
   const { host, port } = splitHostPort(address);
-  const options = reusePort ? { port, host, reusePort: true, exclusive: true } : { port, host };
+  const options = { port, host, backlog: opts.backlog, ...(opts.reusePort ? { reusePort: true, exclusive: true } : {}) };
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(options, () => {

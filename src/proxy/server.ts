@@ -203,7 +203,10 @@ export class ProxyServer {
 
   /** Listen on "host:port" (port 0 = ephemeral); resolves with the bound "host:port". */
   async listen(address: string, reusePort = false): Promise<string> {
-    const bound = await listen(this.server, address, reusePort);
+    // An accept queue as deep as the connection limit (HAProxy's default backlog): a thousand
+    // clients connecting at once while the loop is busy would overflow Node's 511, and each
+    // dropped SYN costs its client a 1 s (then 3 s) retransmit.
+    const bound = await listen(this.server, address, { reusePort, backlog: Math.min(this.limits.maxConnections, 65_535) });
     this.client = { ...this.client, port: bound.slice(bound.lastIndexOf(':') + 1) };
     return bound;
   }
