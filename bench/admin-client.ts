@@ -7,6 +7,8 @@ export interface TimedCall {
   endMs: number;
   status: number;
   body: string;
+  /** Time spent in switchyard, from its Server-Timing header (undefined when absent). */
+  serverMs?: number;
 }
 
 /**
@@ -55,16 +57,6 @@ export class AdminClient {
     return this.call('GET', `/services/${encodeURIComponent(service)}/history`);
   }
 
-  /**
-   * The longest event-loop delay (ms) switchyard saw since the previous call: prom-client's
-   * `monitorEventLoopDelay` histogram, which it resets at every scrape. Undefined without metrics.
-   */
-  async eventLoopDelayMaxMs(): Promise<number | undefined> {
-    const { body, status } = await this.call('GET', '/metrics');
-    const m = status === 200 ? /^nodejs_eventloop_lag_max_seconds (\S+)/m.exec(body) : null;
-    return m ? Number(m[1]) * 1000 : undefined;
-  }
-
   /** `GET /status`: status word, generation and config hash. */
   status(): Promise<TimedCall> {
     return this.call('GET', '/status');
@@ -74,9 +66,10 @@ export class AdminClient {
   private async call(method: 'GET' | 'PATCH' | 'POST', path: string, json?: string): Promise<TimedCall> {
     const startMs = performance.now() - this.origin;
     const headers = json === undefined ? undefined : { 'content-type': 'application/json' };
-    const { statusCode, body } = await this.client.request({ path, method, headers, body: json });
+    const { statusCode, body, headers: answer } = await this.client.request({ path, method, headers, body: json });
     const text = await body.text();
-    return { startMs, endMs: performance.now() - this.origin, status: statusCode, body: text };
+    const timing = /total;dur=([\d.]+)/.exec(String(answer['server-timing'] ?? ''));
+    return { startMs, endMs: performance.now() - this.origin, status: statusCode, body: text, serverMs: timing ? Number(timing[1]) : undefined };
   }
 
   /** Close the connection. */

@@ -11,8 +11,8 @@ export const CPU = { forwarder: 0, load: 1 } as const;
 
 /** How a bench child is started. */
 export interface SpawnOptions {
-  /** CPU to pin to with `taskset`, where it exists. */
-  cpu?: number;
+  /** CPU (or a taskset list such as "0,1") to pin to with `taskset`, where it exists. */
+  cpu?: number | string;
   /** Open an IPC channel (bench children report over it). Default true. */
   ipc?: boolean;
   /** Where stdout and stderr go: inherited by default, or a file descriptor. */

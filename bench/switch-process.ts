@@ -8,6 +8,8 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool } from 'undici';
 import { AdminClient, type TimedCall } from './admin-client.js';
+import type { LoopDelay } from './loop-probe.js';
+import { readLoopDelays } from './loop-probe-reader.js';
 import { readTask, runChild, send } from './ipc.js';
 import { clientPool, createLog, runColourLoops, trimLog, type ColourLog, type LoopControl } from './switch-client.js';
 
@@ -27,15 +29,20 @@ export interface SwitchTask {
   afterMs: number;
   /** Hosts to switch to, in order (e.g. green, then back to blue). */
   hosts: string[];
+  /** Where the loop probes preloaded into switchyard write (see loop-probe.ts), and the processes to ask: the primary first. */
+  probeDir: string;
+  pids: number[];
 }
 
 /** One switch as it happened. */
 export interface SwitchCall extends TimedCall {
   to: string;
-  /** Longest event-loop delay in switchyard from just before the call to 100 ms after its answer. */
-  eventLoopDelayMaxMs?: number;
-  /** The same measured over an equal stretch of load with no switch, just before, for comparison. */
-  eventLoopDelayBeforeMs?: number;
+  /** Each process's event-loop delay from just before the call to 100 ms after its answer (the primary first). */
+  loopSwitch: LoopDelay[];
+  /** The same over as long a stretch of plain load just before, as the yardstick. */
+  loopPlain: LoopDelay[];
+  /** With workers: the spread of their apply times for this change (GET /status last_change). */
+  spreadMs?: number;
 }
 
 /** How long after a switch's answer its event-loop delay window stays open. */
@@ -60,14 +67,16 @@ async function switchOnSchedule(task: SwitchTask, admin: AdminClient, control: L
     for (const to of task.hosts) {
       // A stretch of plain load as long as the switch's window, as the yardstick for its event-loop delay.
       await sleepUntil(control.origin, next - 300);
-      await admin.eventLoopDelayMaxMs();
+      await readLoopDelays(task.probeDir, task.pids);
       await sleep(ELD_AFTER_MS + 50);
-      const eventLoopDelayBeforeMs = await admin.eventLoopDelayMaxMs();
+      const loopPlain = await readLoopDelays(task.probeDir, task.pids);
       await sleepUntil(control.origin, next);
       const call = await admin.patchService(task.service, { host: to });
       await sleep(ELD_AFTER_MS);
-      const eventLoopDelayMaxMs = await admin.eventLoopDelayMaxMs();
-      calls.push({ ...call, to, eventLoopDelayMaxMs, eventLoopDelayBeforeMs });
+      const loopSwitch = await readLoopDelays(task.probeDir, task.pids);
+      const status = await admin.status();
+      const spreadMs = (JSON.parse(status.body) as { details: { last_change?: { spread_ms: number } } }).details.last_change?.spread_ms;
+      calls.push({ ...call, to, loopSwitch, loopPlain, spreadMs });
       if (call.status !== 200) break;
       next = call.endMs + task.holdMs;
     }

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { reservePort } from './free-port.js';
 import { probe } from './probe.js';
-import { atExit, CPU, spawnNode, stopChild } from './processes.js';
+import { atExit, benchScript, CPU, spawnNode, stopChild } from './processes.js';
 
 /** The service the bench routes through and switches. */
 export const SERVICE = 'example-service';
@@ -20,6 +20,8 @@ export interface RunningSwitchyard {
   configFile: string;
   /** The same config with the service's host set to `host`. */
   yamlFor(host: string): string;
+  /** The primary's pid and each worker's (from GET /status), or the one process's. */
+  pids(): Promise<number[]>;
   stop(): Promise<void>;
 }
 
@@ -36,6 +38,14 @@ export interface ConfigOptions {
   metrics?: boolean;
   /** Another build's CLI (a baseline to compare with), instead of cliPath(). */
   cli?: string;
+  /** `--workers N` (default: one process). */
+  workers?: number;
+  /** The CPUs it may run on, as a taskset list (default: the forwarder CPU alone). */
+  cpus?: string;
+  /** Preload bench/loop-probe.js into every switchyard process, writing to this directory. */
+  loopProbeDir?: string;
+  /** SWITCHYARD_WORKER_DISTRIBUTION for the run ("cluster" or "reuseport"). */
+  distribution?: string;
 }
 
 const BUILT_CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
@@ -118,7 +128,14 @@ export async function startSwitchyard(host: string, upstreams: UpstreamTargets, 
   // Its JSON log goes to a file: a pipe nobody reads would stall it, and the tail explains failures.
   const logFile = path.join(dir, 'switchyard.log');
   const logFd = fs.openSync(logFile, 'w');
-  const child = spawnNode(cli, ['start', '-c', configFile], { cpu: CPU.forwarder, ipc: false, output: logFd });
+  const args = ['start', '-c', configFile, ...(options.workers ? ['--workers', String(options.workers)] : [])];
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (options.loopProbeDir) {
+    env.LOOP_PROBE_DIR = options.loopProbeDir;
+    env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --import ${pathToFileURL(benchScript('loop-probe')).href}`.trim();
+  }
+  if (options.distribution) env.SWITCHYARD_WORKER_DISTRIBUTION = options.distribution;
+  const child = spawnNode(cli, args, { cpu: options.cpus ?? CPU.forwarder, ipc: false, output: logFd, env });
   fs.closeSync(logFd);
   const stop = async (): Promise<void> => {
     await stopChild(child);
@@ -132,5 +149,10 @@ export async function startSwitchyard(host: string, upstreams: UpstreamTargets, 
     await stop();
     throw err;
   }
-  return { proxyUrl: `http://127.0.0.1:${proxyPort}`, adminUrl, pid: child.pid, configFile, yamlFor, stop };
+  const pids = async (): Promise<number[]> => {
+    const res = await fetch(`${adminUrl}/status`);
+    const workers = ((await res.json()) as { details: { workers?: { pid?: number }[] } }).details.workers ?? [];
+    return [child.pid ?? 0, ...workers.map((w) => w.pid ?? 0)].filter((p) => p > 0);
+  };
+  return { proxyUrl: `http://127.0.0.1:${proxyPort}`, adminUrl, pid: child.pid, configFile, yamlFor, pids, stop };
 }

@@ -180,6 +180,7 @@ export class App {
     await this.reloader?.close();
     await Promise.all([...this.proxies.map((p) => p.close()), this.workers?.close(), this.admin.close()]);
     await this.file?.save(this.state.current.config);
+    await this.file?.close();
     await this.state.close();
   }
 }

@@ -23,6 +23,7 @@ export class AdminServer {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const started = performance.now();
     try {
       this.authorize(req);
       const url = new URL(req.url ?? '/', 'http://admin');
@@ -47,12 +48,12 @@ export class AdminServer {
         ifMatch: req.headers['if-match'],
       });
       if (out.etag !== undefined) res.setHeader('etag', out.etag);
-      if (out.text !== undefined) send(res, out.status, out.text, out.contentType ?? 'text/plain; charset=utf-8');
-      else if (out.body === undefined) send(res, out.status, '', undefined);
-      else send(res, out.status, JSON.stringify(out.body, null, 2) + '\n', 'application/json; charset=utf-8');
+      if (out.text !== undefined) send(res, started, out.status, out.text, out.contentType ?? 'text/plain; charset=utf-8');
+      else if (out.body === undefined) send(res, started, out.status, '', undefined);
+      else send(res, started, out.status, JSON.stringify(out.body, null, 2) + '\n', 'application/json; charset=utf-8');
     } catch (err) {
       const e = err instanceof SwitchyardError ? err : new SwitchyardError('INTERNAL', `internal error: ${err instanceof Error ? err.message : String(err)}`);
-      send(res, e.status, JSON.stringify(adminErrorBody(e)) + '\n', 'application/json; charset=utf-8');
+      send(res, started, e.status, JSON.stringify(adminErrorBody(e)) + '\n', 'application/json; charset=utf-8');
     }
   }
 
@@ -85,8 +86,10 @@ function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
 
-function send(res: http.ServerResponse, status: number, body: string, contentType: string | undefined): void {
+/** Write an answer, with how long it took here since the request arrived (W3C Server-Timing): a change's cost to switchyard, apart from network and client. */
+function send(res: http.ServerResponse, started: number, status: number, body: string, contentType: string | undefined): void {
   if (res.headersSent) return;
+  res.setHeader('server-timing', `total;dur=${(performance.now() - started).toFixed(2)}`);
   // A refused body (413) is left unread, so that connection cannot carry another request.
   if (!res.req.complete) res.setHeader('connection', 'close');
   if (contentType) res.setHeader('content-type', contentType);

@@ -201,11 +201,12 @@ describe('hot reload and durable state', () => {
   it('applies a hand edit even when it restores text switchyard wrote before', async () => {
     await writeFile(file, text());
     const app = await start();
+    // `^ +host:` is the service's host, not its previous_host.
     await admin(app, 'PATCH', '/services/svc', JSON.stringify({ host: 'green' }));
-    await waitFor(async () => (await readFile(file, 'utf8')).includes('host: green'), 5_000, 'the first write-back');
+    await waitFor(async () => /^ +host: green/m.test(await readFile(file, 'utf8')), 5_000, 'the first write-back');
     await admin(app, 'PATCH', '/services/svc', JSON.stringify({ host: 'blue' }));
-    await waitFor(async () => (await readFile(file, 'utf8')).includes('host: blue'), 5_000, 'the second write-back');
-    await writeFile(file, (await readFile(file, 'utf8')).replace('host: blue', 'host: green'));
+    await waitFor(async () => /^ +host: blue/m.test(await readFile(file, 'utf8')), 5_000, 'the second write-back');
+    await writeFile(file, (await readFile(file, 'utf8')).replace(/^( +)host: blue/m, '$1host: green'));
     await waitFor(async () => (await colour(app)) === 'green', 5_000, 'the hand edit to apply');
   });
 
@@ -332,7 +333,9 @@ describe('hot reload and durable state', () => {
     await writeFile(file, text());
     await waitFor(async () => (await admin(app, 'GET', '/status')).json!.status === 'pass', 5_000, 'the fix');
     expect((await admin(app, 'POST', '/services/svc/rollout', JSON.stringify({ to: 'green', interval: '1h' }))).status).toBe(201);
-    await writeFile(file, (await readFile(file, 'utf8')).replace('host: blue', 'host: [blue'));
+    // The answer came once the change was durable; the config file itself is written just after.
+    await app.settled();
+    await writeFile(file, (await readFile(file, 'utf8')).replace(/^( +)host: blue/m, '$1host: [blue'));
     await waitFor(async () => (await admin(app, 'GET', '/status')).json!.status === 'warn', 5_000, 'the second rejection');
     expect((await admin(app, 'POST', '/services/svc/rollout/pause')).status).toBe(409);
     expect((await admin(app, 'GET', '/services/svc/rollout')).json!.state).toBe('running');

@@ -9,9 +9,9 @@ import { type ParseResult, parseConfig } from '../load/parse.js';
 import { readConfigText } from '../load/limits.js';
 import type { Reading } from '../load/reloader.js';
 import type { Config } from '../schema/config-schema.js';
-import { atomicWrite } from './atomic-write.js';
-import { applyToConfig, diffOverlay, isEmpty, type Overlay } from './overlay.js';
-import { patchText } from './text-patch.js';
+import { applyToConfig, diffOverlay, type Overlay } from './overlay.js';
+import type { WriteBackResult } from './write-back.js';
+import { FileWriter } from './writer.js';
 
 /** Where admin changes are kept: the config file itself, a state file beside it, or nowhere. */
 export type StoreMode = 'file' | 'state-file' | 'memory';
@@ -45,6 +45,8 @@ export class ConfigFile {
   private base: Config | undefined;
   /** Text this process is writing right now, so that a read of it is not taken for a hand edit. */
   private writing: string | undefined;
+  /** True while the writer thread renders and writes a change into the file (its text is known once it answers). */
+  private writingBack = false;
   /** clock.elapsed() when this process last finished writing the file: reads begun before it are stale. */
   private lastWriteAt = Number.NEGATIVE_INFINITY;
   /** The last text refused, so that reading it again is neither logged nor counted twice. */
@@ -53,6 +55,10 @@ export class ConfigFile {
   /** True while the state file holds changes the config file does not. */
   private stateInUse = false;
   private pending: Config | undefined;
+  /** Resolved once the pending change is durable (coalesced saves share it). */
+  private durable: { promise: Promise<void>; resolve: () => void } | undefined;
+  /** Renders, verifies and writes on a thread of its own, off the event loop that serves requests. */
+  private readonly writer: FileWriter;
 
   constructor(
     readonly path: string,
@@ -62,6 +68,7 @@ export class ConfigFile {
     statePath?: string,
   ) {
     this.statePath = statePath ?? join(dirname(path), `${basename(path)}.state.json`);
+    this.writer = new FileWriter(env);
   }
 
   /** Read the file (and a state file made against it) at start-up. */
@@ -76,6 +83,7 @@ export class ConfigFile {
     if (!result.ok) return result;
     // A file without write permission (or on a read-only mount) is left as it is.
     if (!(await writable(this.path))) this.mode = 'state-file';
+    this.writer.warm();
     const state = await this.readState();
     if (state === undefined) return result;
     if (state.base !== textHash(text)) {
@@ -106,7 +114,8 @@ export class ConfigFile {
    * and the watcher's second look reads the file again. Nothing changes here until adopt().
    */
   take(text: string, readAt: number): Reading {
-    if (readAt <= this.lastWriteAt) return 'stale';
+    // While the writer thread writes the file, what it wrote is not known here yet: any other text may be it.
+    if (readAt <= this.lastWriteAt || (this.writingBack && text !== this.text)) return 'stale';
     // Only the current text counts: a hand edit back to something written earlier is still an edit.
     if (text === this.text || text === this.writing) {
       this.refused = undefined;
@@ -140,11 +149,17 @@ export class ConfigFile {
     this.refused = text;
   }
 
-  /** Keep a running config's admin changes; writes are serialised and coalesced. */
+  /**
+   * Keep a running config's admin changes; writes are serialised and coalesced. Resolves
+   * once the change is durable (in the state file); writing it into the config file itself
+   * follows in the same queue (settled() waits for that too).
+   */
   save(config: Config): Promise<void> {
     this.pending = config;
+    this.durable ??= deferred();
+    const durable = this.durable.promise;
     this.queue = this.queue.then(() => this.flush()).catch((err: unknown) => this.log.error({ err: String(err) }, 'could not save admin changes'));
-    return this.queue;
+    return durable;
   }
 
   /** Resolves once every save and replace asked for so far has been written. */
@@ -184,61 +199,96 @@ export class ConfigFile {
     return result;
   }
 
+  /**
+   * Make the pending change durable first by writing its overlay to the state file (small,
+   * nothing to render), which is what the admin answer waits for; then write it into the
+   * config file (render, verify, write: slower), after which the state file goes. A crash
+   * in between loses nothing: at start-up the state file applies on top of the file text it
+   * was made against.
+   */
   private async flush(): Promise<void> {
     const config = this.pending;
+    const durable = this.durable;
     this.pending = undefined;
-    if (config === undefined || this.base === undefined) return;
-    const overlay = diffOverlay(this.base, config);
-    if (this.mode === 'file' && (await this.writeBack(overlay, config))) return;
-    if (this.mode === 'memory') return;
+    this.durable = undefined;
+    try {
+      if (config === undefined || this.base === undefined || this.mode === 'memory') return;
+      const overlay = diffOverlay(this.base, config);
+      const wrote = await this.writeState(overlay);
+      durable?.resolve();
+      if (this.mode === 'file' && (await this.writeBack(overlay, config))) {
+        if (wrote || this.stateInUse) await unlink(this.statePath).catch(() => undefined);
+        this.stateInUse = false;
+      }
+    } finally {
+      durable?.resolve();
+    }
+  }
+
+  /** Write the overlay to the state file; false when it cannot be (admin changes are then kept in memory only). */
+  private async writeState(overlay: Overlay): Promise<boolean> {
     const state: StateFile = { base: textHash(this.text), overlay };
     try {
-      await atomicWrite(this.statePath, `${JSON.stringify(state, null, 2)}\n`);
+      await this.writer.write(this.statePath, `${JSON.stringify(state, null, 2)}\n`);
       this.stateInUse = true;
+      return true;
     } catch (err) {
-      this.mode = 'memory';
-      this.log.error({ state: this.statePath, err: String(err) }, 'cannot write the state file either: admin changes will not survive a restart');
+      // A config file that can be written still keeps them; only without either are they lost at restart.
+      if (this.mode === 'state-file') this.mode = 'memory';
+      this.log.error(
+        { state: this.statePath, err: String(err) },
+        'cannot write the state file: admin changes will not survive a restart unless the config file takes them',
+      );
+      return false;
     }
   }
 
   /** Write the overlay into the config file; false when it must go to the state file instead. */
   private async writeBack(overlay: Overlay, config: Config): Promise<boolean> {
-    // A hand edit not yet picked up by the watcher wins: do not write over it.
-    const onDisk = await readConfigText(this.path).catch(() => this.text);
-    if (onDisk !== this.text) {
+    // A read of the file begun while the thread wrote it is stale (see take()): the watcher looks again.
+    this.writingBack = true;
+    let r: WriteBackResult;
+    try {
+      r = await this.writer.writeBack({ path: this.path, base: this.text, overlay, intended: config });
+    } finally {
+      this.writingBack = false;
+      this.lastWriteAt = this.clock.elapsed();
+    }
+    if (r.outcome === 'edited') {
+      // A hand edit not yet picked up by the watcher wins: it was not written over.
       this.log.warn({ file: this.path }, 'the config file was edited by hand while an admin change was being saved: the hand edit wins');
       return true;
     }
-    const text = isEmpty(overlay) ? this.text : this.render(overlay, config);
-    if (text === undefined) {
+    if (r.outcome === 'unrenderable') {
       this.log.warn(
         { file: this.path, state: this.statePath },
         "this change cannot be written into the config file without touching other entries (YAML anchors, merge keys, or Kong's url shorthand): keeping it in the state file",
       );
       return false;
     }
-    try {
-      if (text !== this.text) await this.writeFile(text);
-    } catch (err) {
+    if (r.outcome === 'failed') {
       this.mode = 'state-file';
-      this.log.warn({ file: this.path, err: String(err), state: this.statePath }, 'cannot write the config file: keeping admin changes in the state file');
+      this.log.warn({ file: this.path, err: r.message, state: this.statePath }, 'cannot write the config file: keeping admin changes in the state file');
       return false;
     }
-    this.text = text;
+    this.text = r.text;
     this.base = config;
-    if (this.stateInUse) await unlink(this.statePath).catch(() => undefined);
-    this.stateInUse = false;
     return true;
   }
 
   private async writeFile(text: string): Promise<void> {
     this.writing = text;
     try {
-      await atomicWrite(this.path, text);
+      await this.writer.write(this.path, text);
     } finally {
       this.writing = undefined;
       this.lastWriteAt = this.clock.elapsed();
     }
+  }
+
+  /** Stop the writer thread (after the last save). */
+  close(): Promise<void> {
+    return this.writer.close();
   }
 
   /** A state file made earlier; a missing one is normal, an unreadable or corrupt one is logged and ignored. */
@@ -260,17 +310,15 @@ export class ConfigFile {
       return undefined;
     }
   }
+}
 
-  /**
-   * The file text with an overlay written in by editing only the changed spans, checked to
-   * parse to exactly `intended`; undefined when that cannot be done.
-   */
-  private render(overlay: Overlay, intended: Config): string | undefined {
-    const patched = patchText(this.text, overlay);
-    if (patched === undefined) return undefined;
-    const r = parseConfig(patched, this.path, this.env);
-    return r.ok && JSON.stringify(r.config) === JSON.stringify(intended) ? patched : undefined;
-  }
+/** A promise and its resolve (Promise.withResolvers needs Node 22). */
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = () => undefined as void;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
 }
 
 function isStateFile(v: unknown): v is StateFile {
