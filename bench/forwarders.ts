@@ -21,8 +21,8 @@ export interface RunningForwarder {
 }
 
 /** Start a reference forwarder script as a child pinned to the forwarder CPU. */
-async function startReference(script: string, upstream: string): Promise<RunningForwarder> {
-  const task: ReferenceTask = { upstream };
+async function startReference(script: string, upstream: string, connections?: number): Promise<RunningForwarder> {
+  const task: ReferenceTask = { upstream, connections };
   const child = spawnNode(benchScript(script), [JSON.stringify(task)], { cpu: CPU.forwarder });
   try {
     const message = await waitForMessage(child, script, 10_000);
@@ -46,6 +46,13 @@ export const bareUndici: Forwarder = {
   id: 'undici',
   label: 'bare undici',
   start: (upstream) => startReference('reference-undici', upstream),
+};
+
+/** The bare undici forwarder with a bounded pool, as switchyard's (128 connections per target). */
+export const bareUndici128: Forwarder = {
+  id: 'undici-128',
+  label: 'bare undici, 128 connections',
+  start: (upstream) => startReference('reference-undici', upstream, 128),
 };
 
 /** node-http-proxy with a keep-alive agent. */

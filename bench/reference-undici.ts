@@ -12,6 +12,8 @@ import { readTask, runChild, send } from './ipc.js';
 /** What the parent asks for: the one upstream to forward to. */
 export interface ReferenceTask {
   upstream: string;
+  /** Connections to the upstream at most (undici's default: no limit). */
+  connections?: number;
 }
 
 // RFC 9110 §7.6.1 hop-by-hop headers, plus host (undici sets it from the origin).
@@ -74,8 +76,8 @@ function hasBody(req: http.IncomingMessage): boolean {
 }
 
 runChild(async () => {
-  const { upstream } = readTask<ReferenceTask>();
-  const pool = new Pool(`http://${upstream}`, { keepAliveTimeout: 60_000 });
+  const { upstream, connections } = readTask<ReferenceTask>();
+  const pool = new Pool(`http://${upstream}`, { keepAliveTimeout: 60_000, ...(connections ? { connections } : {}) });
   const server = http.createServer((req, res) => {
     const body = hasBody(req) ? req : null;
     if (body === null) req.resume();

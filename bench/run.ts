@@ -4,6 +4,7 @@
  * a missed goal is reported, not fatal.
  */
 import path from 'node:path';
+import { manyClients } from './many-clients.js';
 import { overhead } from './overhead.js';
 import { reloadLatency } from './reload-latency.js';
 import { rolloutAccuracy } from './rollout-accuracy.js';
@@ -16,7 +17,7 @@ import { describeRun, readSettings } from './settings.js';
 import { switchLatency } from './switch-latency.js';
 import { targetKill } from './target-kill.js';
 
-const SCENARIOS: Scenario[] = [overhead, switchLatency, targetKill, rolloutAccuracy, rolloutChart, reloadLatency, soak];
+const SCENARIOS: Scenario[] = [overhead, switchLatency, manyClients, targetKill, rolloutAccuracy, rolloutChart, reloadLatency, soak];
 
 /** Run one scenario, turning a throw into a failed report so the others still run. */
 async function runScenario(scenario: Scenario, settings: ReturnType<typeof readSettings>): Promise<ScenarioReport> {
