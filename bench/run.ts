@@ -16,8 +16,9 @@ import { failedReport, type Scenario } from './scenario.js';
 import { describeRun, readSettings } from './settings.js';
 import { switchLatency } from './switch-latency.js';
 import { targetKill } from './target-kill.js';
+import { workers } from './workers.js';
 
-const SCENARIOS: Scenario[] = [overhead, switchLatency, manyClients, targetKill, rolloutAccuracy, rolloutChart, reloadLatency, soak];
+const SCENARIOS: Scenario[] = [overhead, workers, switchLatency, manyClients, targetKill, rolloutAccuracy, rolloutChart, reloadLatency, soak];
 
 /** Run one scenario, turning a throw into a failed report so the others still run. */
 async function runScenario(scenario: Scenario, settings: ReturnType<typeof readSettings>): Promise<ScenarioReport> {
