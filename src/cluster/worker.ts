@@ -188,6 +188,9 @@ export function runWorker(): void {
   let worker: ProxyWorker | undefined;
   const early: ToWorker[] = [];
   const exit = async () => {
+    // A drain that hangs must not leave an orphan that ignores signals: exit within the primary's own bound.
+    const bound = (worker?.state.current.config.proxy.shutdown_timeout ?? 0) + 500;
+    setTimeout(() => process.exit(0), bound).unref();
     await worker?.drain();
     process.exit(0);
   };

@@ -90,11 +90,12 @@ export class WorkerPool implements Replicas {
   private listen: string[] = [];
   private readonly slots: Slot[] = [];
   private waiters: Waiter[] = [];
-  private readonly asks = new Map<number, { pending: Set<Slot>; answers: MetricsJson[]; done: () => void }>();
+  private readonly asks = new Map<number, { pending: Set<Slot>; done: () => void }>();
+  /** Each live worker's last metrics, and the counters of workers that exited. */
+  private readonly lastMetrics = new Map<number, MetricsJson>();
+  private readonly retiredMetrics: MetricsJson[] = [];
   private nextId = 1;
   private closing = false;
-  /** Set once start() is done: from then on a worker that exits is restarted. */
-  private started = false;
   private lastChange?: { generation: number; publishedAt: number; applied: Map<number, number> };
 
   constructor(
@@ -116,7 +117,6 @@ export class WorkerPool implements Replicas {
     this.addresses = await this.spawn(this.slots[0]);
     if (this.opts.distribution === 'reuseport') this.listen = this.addresses;
     await Promise.all(this.slots.slice(1).map((s) => this.spawn(s)));
-    this.started = true;
     return this.addresses;
   }
 
@@ -139,9 +139,14 @@ export class WorkerPool implements Replicas {
     await this.ask((s, id) => this.send(s, { t: 'report', seq: id }));
   }
 
-  /** Every serving worker's metrics (those that answer within CONFIRM_MS). */
-  metrics(): Promise<MetricsJson[]> {
-    return this.ask((s, id) => this.send(s, { t: 'metrics', id }));
+  /**
+   * Every worker's metrics for a scrape. A worker that does not answer within CONFIRM_MS
+   * counts with its last answer, and one that exited keeps its counters and histograms in
+   * the sum, so that summed counters never go back (Prometheus would read a reset).
+   */
+  async metrics(): Promise<MetricsJson[]> {
+    await this.ask((s, id) => this.send(s, { t: 'metrics', id }));
+    return [...this.lastMetrics.values(), ...this.retiredMetrics];
   }
 
   /** The workers for GET /status. */
@@ -185,7 +190,8 @@ export class WorkerPool implements Replicas {
       exits.push(new Promise((resolve) => w.once('exit', () => resolve())));
       this.send(s, { t: 'drain' });
     }
-    const bound = this.state.current.config.proxy.shutdown_timeout + 2000;
+    // Within the CLI's own bound (shutdown_timeout + 2 s), so that a stuck worker is killed before the primary exits.
+    const bound = this.state.current.config.proxy.shutdown_timeout + 1000;
     const timer = setTimeout(() => {
       for (const s of this.slots) if (s.worker && !s.worker.isDead()) s.worker.process.kill('SIGKILL');
     }, bound);
@@ -204,7 +210,10 @@ export class WorkerPool implements Replicas {
     worker.on('error', (err) => this.opts.log.debug({ slot: slot.slot, err: err.message }, 'could not message a proxy worker'));
     return new Promise((resolve, reject) => {
       worker.on('message', (m: ToPrimary) => {
-        if (m.t === 'hello') this.setup(slot);
+        // A message still on its way from a worker that has exited counts for nothing.
+        if (slot.worker !== worker) return;
+        if (m.t === 'hello' && this.closing) this.send(slot, { t: 'drain' });
+        else if (m.t === 'hello') this.setup(slot);
         else if (m.t === 'ready') {
           slot.state = 'serving';
           this.opts.log.info({ slot: slot.slot, pid: worker.process.pid, listen: m.addresses }, 'proxy worker serving');
@@ -290,28 +299,27 @@ export class WorkerPool implements Replicas {
     w.resolve(names);
   }
 
-  /** Send a request to every serving worker and gather their answers (by id). */
-  private ask(sendTo: (s: Slot, id: number) => void): Promise<MetricsJson[]> {
+  /** Send a request to every serving worker; resolves when each answered (by id) or CONFIRM_MS passed. */
+  private ask(sendTo: (s: Slot, id: number) => void): Promise<void> {
     const id = this.nextId++;
     const pending = new Set(this.slots.filter((s) => s.state === 'serving'));
     return new Promise((resolve) => {
-      const answers: MetricsJson[] = [];
       const done = () => {
         clearTimeout(timer);
         this.asks.delete(id);
-        resolve(answers);
+        resolve();
       };
       const timer = setTimeout(done, CONFIRM_MS);
-      this.asks.set(id, { pending, answers, done });
+      this.asks.set(id, { pending, done });
       for (const s of pending) sendTo(s, id);
       if (pending.size === 0) done();
     });
   }
 
   private answer(id: number, slot: Slot, metrics?: MetricsJson): void {
+    if (metrics) this.lastMetrics.set(slot.slot, metrics);
     const ask = this.asks.get(id);
     if (!ask?.pending.delete(slot)) return;
-    if (metrics) ask.answers.push(metrics);
     if (ask.pending.size === 0) ask.done();
   }
 
@@ -321,10 +329,14 @@ export class WorkerPool implements Replicas {
     slot.worker = undefined;
     slot.state = 'stopped';
     this.traffic.retire(slot.slot);
+    const last = this.lastMetrics.get(slot.slot);
+    this.lastMetrics.delete(slot.slot);
+    // prom-client types `type` as an enum, but its JSON carries the names.
+    if (last) this.retiredMetrics.push(last.filter((m) => ['counter', 'histogram'].includes(String(m.type))));
     for (const w of this.waiters) w.pending.delete(slot);
     this.settleWaiters();
     for (const ask of this.asks.values()) if (ask.pending.delete(slot) && ask.pending.size === 0) ask.done();
-    if (this.closing || !this.started) return;
+    if (this.closing) return;
     slot.quickFailures = Date.now() - slot.startedAt < STABLE_MS ? slot.quickFailures + 1 : 0;
     const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** slot.quickFailures);
     this.opts.log.error({ slot: slot.slot, pid: worker.process.pid, code, signal, restart_in_ms: delay }, 'proxy worker died: restarting it');

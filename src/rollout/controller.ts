@@ -29,6 +29,8 @@ const RESTART: Actor = { via: 'restart', by: 'restart' };
  */
 export class RolloutController {
   private readonly rollouts = new Map<string, Live>();
+  /** Set at shutdown: no judgement or step after it. */
+  private closed = false;
 
   constructor(
     private readonly pipeline: ChangePipeline,
@@ -117,6 +119,7 @@ export class RolloutController {
 
   /** Stop every timer (shutdown). Rollouts stay as they are. */
   close(): void {
+    this.closed = true;
     for (const live of this.rollouts.values()) if (live.timer) this.clock.clearTimeout(live.timer);
   }
 
@@ -151,7 +154,7 @@ export class RolloutController {
     const due = live.engine.nextJudgementAt;
     // A command (pause, abort, a new rollout) while the counts were on their way has dealt with this window already.
     void refresh.then(() => {
-      if (this.rollouts.get(service) === live && live.timer === undefined && live.engine.nextJudgementAt === due) this.judge(live);
+      if (!this.closed && this.rollouts.get(service) === live && live.timer === undefined && live.engine.nextJudgementAt === due) this.judge(live);
     });
   }
 
@@ -196,7 +199,7 @@ export class RolloutController {
     const e = live.engine;
     if (live.timer) this.clock.clearTimeout(live.timer);
     live.timer = undefined;
-    if (e.nextJudgementAt !== undefined) {
+    if (e.nextJudgementAt !== undefined && !this.closed) {
       live.timer = this.clock.setTimeout(() => this.tick(e.plan.service), Math.max(0, e.nextJudgementAt - this.clock.now()));
     }
   }

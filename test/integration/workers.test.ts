@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
 import { closeDemoUpstreams, type DemoUpstream, startDemoUpstream } from '../../src/demo/upstreams.js';
 import { type StartedCli, startCli } from '../helpers/cli-process.js';
+import { deadAddress } from '../helpers/dead-address.js';
 import { failures, startLoad } from '../helpers/load.js';
 import { blueGreenYaml } from '../helpers/switchyard.js';
 import { waitFor } from '../helpers/wait.js';
@@ -145,5 +146,48 @@ describe('proxy workers (switchyard start --workers 2)', () => {
     expect(Date.parse(started.json.next_judgement_at)).toBeGreaterThan(sentBy);
     expect(done.judgements[0].requests).toBe(greens);
     expect((await workers()).every((w) => w.requests > 0)).toBe(true);
+  });
+
+  it('answers a change within its bound when a worker cannot confirm it, naming that worker', async () => {
+    await start();
+    const [, second] = await workers();
+    process.kill(second.pid, 'SIGSTOP');
+    try {
+      const patched = await admin('PATCH', '/services/svc', { host: 'green' });
+      expect(patched.status).toBe(200);
+      expect(patched.json.warnings).toEqual([`worker 2 (pid ${second.pid}) did not confirm generation 2 within 1000 ms`]);
+    } finally {
+      process.kill(second.pid, 'SIGCONT');
+    }
+    // Once it runs again it catches up.
+    await waitFor(async () => (await workers())[1].generation === 2, 10_000, 'the stopped worker to catch up');
+  });
+
+  it('decides health in the primary from what the workers see, and sends it back to them', async () => {
+    demos = await Promise.all([startDemoUpstream('blue'), startDemoUpstream('green')]);
+    const dead = await deadAddress();
+    const yaml = blueGreenYaml({ blue: [demos[0].address, dead], green: [demos[1].address] }).replace(
+      '"name":"blue",',
+      '"name":"blue","healthchecks":{"passive":{"unhealthy":{"tcp_failures":1}}},',
+    );
+    sy = await startCli(yaml, ['--workers', '2']);
+    // Connect failures are retried on the live target: every answer is a 200 while the dead one is found out.
+    await send(20);
+    await waitFor(
+      async () => (await admin('GET', '/upstreams/blue/health')).json.data.find((t: Json) => t.target === dead)?.health === 'UNHEALTHY',
+      10_000,
+      'the dead target to be ejected',
+    );
+    const logged = sy.logs.filter((l) => l.msg === 'target is unhealthy' && l.target === dead);
+    expect(logged).toHaveLength(1);
+  });
+
+  it('drains every worker at SIGTERM and exits 0', async () => {
+    await start();
+    const pids = (await workers()).map((w) => w.pid as number);
+    const running = sy!;
+    sy = undefined;
+    expect(await running.stop()).toBe(0);
+    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
   });
 });

@@ -49,4 +49,17 @@ describe('ConfigFile', () => {
     await file.settled();
     expect(await readFile(path, 'utf8')).toBe(edited);
   });
+
+  it('answers a save once the change survives a restart', async () => {
+    const { path, file, config } = await open();
+    for (const port of [81, 82, 83]) {
+      await file.save(editConfig(config, (d) => void (d.services[0].port = port)));
+      // A restart now (a new ConfigFile on the same files) finds the change (this flow-style file keeps it in the state file).
+      const restarted = new ConfigFile(path, silentLogger(), systemClock, {});
+      const loaded = await restarted.load();
+      expect(loaded.ok && loaded.config.services[0].port).toBe(port);
+      await restarted.close();
+    }
+    await file.close();
+  });
 });

@@ -55,8 +55,6 @@ export class ConfigFile {
   /** True while the state file holds changes the config file does not. */
   private stateInUse = false;
   private pending: Config | undefined;
-  /** Resolved once the pending change is durable (coalesced saves share it). */
-  private durable: { promise: Promise<void>; resolve: () => void } | undefined;
   /** Renders, verifies and writes on a thread of its own, off the event loop that serves requests. */
   private readonly writer: FileWriter;
 
@@ -83,7 +81,7 @@ export class ConfigFile {
     if (!result.ok) return result;
     // A file without write permission (or on a read-only mount) is left as it is.
     if (!(await writable(this.path))) this.mode = 'state-file';
-    this.writer.warm();
+    this.writer.warm(this.path, this.text);
     const state = await this.readState();
     if (state === undefined) return result;
     if (state.base !== textHash(text)) {
@@ -149,17 +147,11 @@ export class ConfigFile {
     this.refused = text;
   }
 
-  /**
-   * Keep a running config's admin changes; writes are serialised and coalesced. Resolves
-   * once the change is durable (in the state file); writing it into the config file itself
-   * follows in the same queue (settled() waits for that too).
-   */
+  /** Keep a running config's admin changes; writes are serialised and coalesced. Resolves once the change is written. */
   save(config: Config): Promise<void> {
     this.pending = config;
-    this.durable ??= deferred();
-    const durable = this.durable.promise;
     this.queue = this.queue.then(() => this.flush()).catch((err: unknown) => this.log.error({ err: String(err) }, 'could not save admin changes'));
-    return durable;
+    return this.queue;
   }
 
   /** Resolves once every save and replace asked for so far has been written. */
@@ -200,46 +192,32 @@ export class ConfigFile {
   }
 
   /**
-   * Make the pending change durable first by writing its overlay to the state file (small,
-   * nothing to render), which is what the admin answer waits for; then write it into the
-   * config file (render, verify, write: slower), after which the state file goes. A crash
-   * in between loses nothing: at start-up the state file applies on top of the file text it
-   * was made against.
+   * Write the pending change into the config file (rendered, verified and written on the
+   * writer thread), or where that cannot be done, into the state file. The config file is
+   * written before the admin call answers, so that the file an operator opens next holds it.
    */
   private async flush(): Promise<void> {
     const config = this.pending;
-    const durable = this.durable;
     this.pending = undefined;
-    this.durable = undefined;
-    try {
-      if (config === undefined || this.base === undefined || this.mode === 'memory') return;
-      const overlay = diffOverlay(this.base, config);
-      const wrote = await this.writeState(overlay);
-      durable?.resolve();
-      if (this.mode === 'file' && (await this.writeBack(overlay, config))) {
-        if (wrote || this.stateInUse) await unlink(this.statePath).catch(() => undefined);
-        this.stateInUse = false;
-      }
-    } finally {
-      durable?.resolve();
+    if (config === undefined || this.base === undefined || this.mode === 'memory') return;
+    const overlay = diffOverlay(this.base, config);
+    if (this.mode === 'file' && (await this.writeBack(overlay, config))) {
+      if (this.stateInUse) await unlink(this.statePath).catch(() => undefined);
+      this.stateInUse = false;
+      return;
     }
+    await this.writeState(overlay);
   }
 
-  /** Write the overlay to the state file; false when it cannot be (admin changes are then kept in memory only). */
-  private async writeState(overlay: Overlay): Promise<boolean> {
+  /** Write the overlay to the state file (where the config file cannot take it). */
+  private async writeState(overlay: Overlay): Promise<void> {
     const state: StateFile = { base: textHash(this.text), overlay };
     try {
       await this.writer.write(this.statePath, `${JSON.stringify(state, null, 2)}\n`);
       this.stateInUse = true;
-      return true;
     } catch (err) {
-      // A config file that can be written still keeps them; only without either are they lost at restart.
-      if (this.mode === 'state-file') this.mode = 'memory';
-      this.log.error(
-        { state: this.statePath, err: String(err) },
-        'cannot write the state file: admin changes will not survive a restart unless the config file takes them',
-      );
-      return false;
+      this.mode = 'memory';
+      this.log.error({ state: this.statePath, err: String(err) }, 'cannot write the state file either: admin changes will not survive a restart');
     }
   }
 
@@ -263,6 +241,14 @@ export class ConfigFile {
       this.log.warn(
         { file: this.path, state: this.statePath },
         "this change cannot be written into the config file without touching other entries (YAML anchors, merge keys, or Kong's url shorthand): keeping it in the state file",
+      );
+      return false;
+    }
+    if (r.outcome === 'error') {
+      // Not the file's fault (the thread failed): this change stays in the state file, the next one tries again.
+      this.log.error(
+        { file: this.path, err: r.message, state: this.statePath },
+        'could not write an admin change into the config file: it is kept in the state file',
       );
       return false;
     }
@@ -310,15 +296,6 @@ export class ConfigFile {
       return undefined;
     }
   }
-}
-
-/** A promise and its resolve (Promise.withResolvers needs Node 22). */
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve = () => undefined as void;
-  const promise = new Promise<void>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
 }
 
 function isStateFile(v: unknown): v is StateFile {

@@ -27,7 +27,10 @@ export type WriteBackResult =
   | { readonly outcome: 'edited' }
   /** The change cannot be written by editing spans (YAML anchors, Kong's url shorthand…). */
   | { readonly outcome: 'unrenderable' }
-  | { readonly outcome: 'failed'; readonly message: string };
+  /** The file could not be written (permissions, a read-only mount, a full disk). */
+  | { readonly outcome: 'failed'; readonly message: string }
+  /** Something else went wrong (the writer thread failed): worth trying again with the next change. */
+  | { readonly outcome: 'error'; readonly message: string };
 
 /** Render the overlay into the file's text, verify it, and write it, unless the file changed on disk since `base`. */
 export function writeBack(job: WriteBackJob, env: NodeJS.ProcessEnv): WriteBackResult {
@@ -99,5 +102,12 @@ export function writeAtomically(path: string, text: string): void {
       // Already gone.
     }
     throw err;
+  }
+  // The rename itself is durable only once the directory is.
+  const dir = openSync(dirname(target), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
   }
 }

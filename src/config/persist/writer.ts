@@ -6,7 +6,7 @@ import type { WriteBackJob, WriteBackResult } from './write-back.js';
 /** A job for the writer thread. */
 export type WriterJob =
   | ({ readonly id: number; readonly kind: 'write-back' } & WriteBackJob)
-  | { readonly id: number; readonly kind: 'write'; readonly path: string; readonly text: string };
+  | { readonly id: number; readonly kind: 'write' | 'warm'; readonly path: string; readonly text: string };
 /** Its answer. */
 export type WriterReply =
   | { readonly id: number; readonly ok: true; readonly result?: WriteBackResult }
@@ -21,15 +21,16 @@ export type WriterReply =
 export class FileWriter {
   private worker?: Worker;
   private nextId = 1;
-  private readonly waiting = new Map<number, { resolve: (r: WriterReply) => void }>();
+  /** Jobs sent and not answered yet, with the thread each went to. */
+  private readonly waiting = new Map<number, { worker: Worker; resolve: (r: WriterReply) => void }>();
 
   constructor(private readonly env: NodeJS.ProcessEnv) {}
 
   /** Render the overlay into the file at `path` (whose text was `base`), verify it, write it. */
   async writeBack(job: WriteBackJob): Promise<WriteBackResult> {
     const reply = await this.run({ id: this.nextId++, kind: 'write-back', ...job });
-    if (!reply.ok) return { outcome: 'failed', message: reply.message };
-    return reply.result ?? { outcome: 'failed', message: 'the writer thread gave no result' };
+    if (!reply.ok) return { outcome: 'error', message: reply.message };
+    return reply.result ?? { outcome: 'error', message: 'the writer thread gave no result' };
   }
 
   /** Write `text` to `path` atomically; throws when it cannot. */
@@ -38,9 +39,13 @@ export class FileWriter {
     if (!reply.ok) throw new Error(reply.message);
   }
 
-  /** Start the thread now, so that the first change does not wait for it to load. */
-  warm(): void {
-    this.start();
+  /**
+   * Start the thread now, so that the first change does not wait for it to load, and let it
+   * parse the config a few times: code run that often is compiled by V8, so a change's
+   * verification parse runs at full speed instead of in the interpreter.
+   */
+  warm(path: string, text: string): void {
+    this.start().postMessage({ id: 0, kind: 'warm', path, text } satisfies WriterJob);
   }
 
   /** Stop the thread (it is started again by the next job). */
@@ -53,7 +58,7 @@ export class FileWriter {
   private run(job: WriterJob): Promise<WriterReply> {
     const worker = this.start();
     return new Promise((resolve) => {
-      this.waiting.set(job.id, { resolve });
+      this.waiting.set(job.id, { worker, resolve });
       worker.postMessage(job);
     });
   }
@@ -70,8 +75,11 @@ export class FileWriter {
     // A thread that dies fails what it was doing; the next job starts a new one.
     const fail = (message: string) => {
       if (this.worker === worker) this.worker = undefined;
-      for (const [id, w] of this.waiting) w.resolve({ id, ok: false, message });
-      this.waiting.clear();
+      for (const [id, w] of this.waiting) {
+        if (w.worker !== worker) continue;
+        this.waiting.delete(id);
+        w.resolve({ id, ok: false, message });
+      }
     };
     worker.on('error', (err) => fail(`the writer thread failed: ${err.message}`));
     worker.on('exit', (code) => fail(`the writer thread exited (${code})`));
