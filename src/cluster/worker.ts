@@ -16,6 +16,8 @@ const PASSIVE_BATCH_MS = 5;
 const PASSIVE_BATCH_MAX = 512;
 
 type Send = (message: ToPrimary) => void;
+/** The messages a running worker handles. */
+type Served = Exclude<ToWorker, { t: 'setup' } | { t: 'drain' }>;
 
 /**
  * A worker's health: the primary decides every target's state and sends transitions here.
@@ -93,8 +95,8 @@ export class ProxyWorker {
     return { worker, addresses };
   }
 
-  /** Handle one message from the primary. */
-  handle(message: ToWorker): void {
+  /** Handle one message from the primary (setup and drain are the process's, see runWorker). */
+  handle(message: Served): void {
     switch (message.t) {
       case 'config':
         this.apply(message.generation, message.config);
@@ -108,11 +110,6 @@ export class ProxyWorker {
       case 'metrics':
         void this.sendMetrics(message.id);
         return;
-      case 'drain':
-        void this.drain();
-        return;
-      case 'setup':
-        this.log.warn('a second setup message was ignored');
     }
   }
 
@@ -186,27 +183,20 @@ export function runWorker(): void {
     if (process.connected) process.send?.(m);
   };
   let worker: ProxyWorker | undefined;
-  const early: ToWorker[] = [];
+  const early: Served[] = [];
   const exit = async () => {
     // A drain that hangs must not leave an orphan that ignores signals: exit within the primary's own bound.
     const bound = (worker?.state.current.config.proxy.shutdown_timeout ?? 0) + 500;
-    setTimeout(() => process.exit(0), bound).unref();
+    setTimeout(() => process.exit(), bound).unref();
     await worker?.drain();
-    process.exit(0);
+    process.exit();
   };
   process.on('SIGINT', () => undefined);
   process.on('SIGTERM', () => undefined);
   process.on('disconnect', () => void exit());
-  process.on('message', (raw: ToWorker) => {
-    if (raw.t === 'drain' && !worker) process.exit(0);
-    if (raw.t !== 'setup') {
-      if (worker) worker.handle(raw);
-      else early.push(raw);
-      if (raw.t === 'drain') void exit();
-      return;
-    }
-    const log = createLogger(raw.logLevel).child({ worker: process.pid });
-    ProxyWorker.start(raw, send, log).then(
+  const start = (setup: WorkerSetup) => {
+    const log = createLogger(setup.logLevel).child({ worker: process.pid });
+    ProxyWorker.start(setup, send, log).then(
       ({ worker: w, addresses }) => {
         worker = w;
         for (const m of early.splice(0)) w.handle(m);
@@ -218,6 +208,13 @@ export function runWorker(): void {
         process.disconnect();
       },
     );
+  };
+  process.on('message', (m: ToWorker) => {
+    if (m.t === 'drain') void exit();
+    else if (m.t === 'setup') start(m);
+    // Changes that come while the listeners bind are applied once they are bound.
+    else if (worker) worker.handle(m);
+    else early.push(m);
   });
   send({ t: 'hello' });
 }

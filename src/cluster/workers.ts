@@ -39,9 +39,8 @@ interface Slot {
   worker?: Worker;
   state: 'starting' | 'serving' | 'stopped';
   startedAt: number;
-  /** The generation it serves, and when it began to (epoch ms). */
+  /** The generation it serves. */
   generation: number;
-  appliedAt: number;
   connections: number;
   requests: number;
   restarts: number;
@@ -247,7 +246,6 @@ export class WorkerPool implements Replicas {
     switch (m.t) {
       case 'applied':
         slot.generation = Math.max(slot.generation, m.generation);
-        slot.appliedAt = m.at;
         if (this.lastChange?.generation === m.generation) this.lastChange.applied.set(slot.slot, m.at);
         this.confirm(slot);
         return;
@@ -358,7 +356,7 @@ export class WorkerPool implements Replicas {
 }
 
 function newSlot(slot: number): Slot {
-  return { slot, state: 'stopped', startedAt: 0, generation: 0, appliedAt: 0, connections: 0, requests: 0, restarts: 0, quickFailures: 0 };
+  return { slot, state: 'stopped', startedAt: 0, generation: 0, connections: 0, requests: 0, restarts: 0, quickFailures: 0 };
 }
 
 function round(ms: number): number {
