@@ -23,7 +23,7 @@ export class Membership {
 
   constructor(
     private readonly redis: RedisLike,
-    private readonly name: string,
+    name: string,
     private readonly ttlMs: number,
   ) {
     this.index = fleetKeys(name).instances;
