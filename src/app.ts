@@ -180,7 +180,7 @@ export class App {
     await this.reloader?.close();
     await Promise.all([...this.proxies.map((p) => p.close()), this.workers?.close(), this.admin.close()]);
     await this.file?.save(this.state.current.config);
-    // The save answers once durable; its write into the config file follows: let it finish.
+    // Every write queued on the writer thread finishes before the thread is stopped.
     await this.file?.settled();
     await this.file?.close();
     await this.state.close();
