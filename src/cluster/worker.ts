@@ -179,8 +179,9 @@ export class ProxyWorker {
  * primary drains it. If the primary goes away, it drains and exits by itself.
  */
 export function runWorker(): void {
+  // With a callback, a send that fails (the primary just died) is not an 'error' event that crashes the worker.
   const send: Send = (m) => {
-    if (process.connected) process.send?.(m);
+    if (process.connected) process.send?.(m, undefined, undefined, () => undefined);
   };
   let worker: ProxyWorker | undefined;
   const early: Served[] = [];

@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import { AggregatorRegistry } from 'prom-client';
 import { fileURLToPath } from 'node:url';
 import type { Replicas } from '../core/pipeline.js';
 import type { Snapshot } from '../core/snapshot.js';
@@ -215,6 +216,8 @@ export class WorkerPool implements Replicas {
         else if (m.t === 'hello') this.setup(slot);
         else if (m.t === 'ready') {
           slot.state = 'serving';
+          // Still behind a change published while it started (it could not apply it): the change's answer waits for it too.
+          for (const w of this.waiters) if (slot.generation < w.generation) w.pending.add(slot);
           this.opts.log.info({ slot: slot.slot, pid: worker.process.pid, listen: m.addresses }, 'proxy worker serving');
           resolve([...m.addresses]);
         } else if (m.t === 'failed') reject(new Error(`proxy worker ${slot.slot} could not start: ${m.message}`));
@@ -329,8 +332,7 @@ export class WorkerPool implements Replicas {
     this.traffic.retire(slot.slot);
     const last = this.lastMetrics.get(slot.slot);
     this.lastMetrics.delete(slot.slot);
-    // prom-client types `type` as an enum, but its JSON carries the names.
-    if (last) this.retiredMetrics.push(last.filter((m) => ['counter', 'histogram'].includes(String(m.type))));
+    if (last) void this.retire(last);
     for (const w of this.waiters) w.pending.delete(slot);
     this.settleWaiters();
     for (const ask of this.asks.values()) if (ask.pending.delete(slot) && ask.pending.size === 0) ask.done();
@@ -343,6 +345,14 @@ export class WorkerPool implements Replicas {
       slot.restarts++;
       this.spawn(slot).catch((err: unknown) => this.opts.log.error({ slot: slot.slot, err: String(err) }, 'proxy worker could not restart'));
     }, delay);
+  }
+
+  /** Fold an exited worker's counters and histograms into one running total, so that a crash loop does not grow it. */
+  private async retire(last: MetricsJson): Promise<void> {
+    // prom-client types `type` as an enum, but its JSON carries the names.
+    const kept = last.filter((m) => ['counter', 'histogram'].includes(String(m.type)));
+    const total = await AggregatorRegistry.aggregate([...this.retiredMetrics, kept]).getMetricsAsJSON();
+    this.retiredMetrics.splice(0, this.retiredMetrics.length, total);
   }
 
   private broadcast(message: ToWorker): void {

@@ -65,7 +65,8 @@ export class FleetLog {
 
   /** Versions after `version`, oldest first (at most `count`). */
   async after(version: number, count = 100): Promise<LogEntry[]> {
-    return entries(await this.redis.sendCommand(['XRANGE', this.key, `(${version}-0`, '+', 'COUNT', String(count)]));
+    // Versions are ids `N-0`, so `N-1` is the first id after version N (exclusive ranges need Redis 6.2).
+    return entries(await this.redis.sendCommand(['XRANGE', this.key, `${version}-1`, '+', 'COUNT', String(count)]));
   }
 
   /**
@@ -76,6 +77,7 @@ export class FleetLog {
     const reply = await this.redis.sendCommand(['XREAD', 'COUNT', '100', 'BLOCK', String(blockMs), 'STREAMS', this.key, `${version}-0`]);
     // RESP3: { key: [[id, fields], …] }; RESP2: [[key, [[id, fields], …]]]; null when nothing came.
     if (reply === null || typeof reply !== 'object') return [];
+    if (reply instanceof Map) return entries(reply.get(this.key));
     if (!Array.isArray(reply)) return entries((reply as Record<string, unknown>)[this.key]);
     const stream: unknown = reply[0];
     return Array.isArray(stream) ? entries(stream[1]) : [];

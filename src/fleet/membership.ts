@@ -1,5 +1,13 @@
 import { fleetKeys, type RedisLike } from './log.js';
 
+/** Remove from the index (KEYS[1]) each id (ARGV[i]) whose record key (KEYS[i + 1]) does not exist. */
+const PRUNE = `
+for i, id in ipairs(ARGV) do
+  if redis.call('EXISTS', KEYS[i + 1]) == 0 then redis.call('SREM', KEYS[1], id) end
+end
+return 0
+`;
+
 /** What an instance says about itself in each heartbeat. */
 export interface InstanceRecord {
   readonly id: string;
@@ -59,7 +67,8 @@ export class Membership {
       if (record) live.push(record);
       else gone.push(id);
     });
-    if (gone.length > 0) await this.redis.sendCommand(['SREM', this.index, ...gone]);
+    // Only ids whose key is still gone: an instance that beat again meanwhile stays listed.
+    if (gone.length > 0) await this.redis.sendCommand(['EVAL', PRUNE, String(gone.length + 1), this.index, ...gone.map((id) => this.key(id)), ...gone]);
     return live;
   }
 }

@@ -201,7 +201,10 @@ export class ConfigFile {
     this.pending = undefined;
     if (config === undefined || this.base === undefined || this.mode === 'memory') return;
     const overlay = diffOverlay(this.base, config);
-    if (this.mode === 'file' && (await this.writeBack(overlay, config))) {
+    const outcome = this.mode === 'file' ? await this.writeBack(overlay, config) : 'state';
+    // A hand edit won: the state file stays as it is (it may hold the only copy of an earlier change).
+    if (outcome === 'edited') return;
+    if (outcome === 'written') {
       if (this.stateInUse) await unlink(this.statePath).catch(() => undefined);
       this.stateInUse = false;
       return;
@@ -221,8 +224,8 @@ export class ConfigFile {
     }
   }
 
-  /** Write the overlay into the config file; false when it must go to the state file instead. */
-  private async writeBack(overlay: Overlay, config: Config): Promise<boolean> {
+  /** Write the overlay into the config file: written, left to a hand edit that wins, or for the state file instead. */
+  private async writeBack(overlay: Overlay, config: Config): Promise<'written' | 'edited' | 'state'> {
     // A read of the file begun while the thread wrote it is stale (see take()): the watcher looks again.
     this.writingBack = true;
     let r: WriteBackResult;
@@ -235,14 +238,14 @@ export class ConfigFile {
     if (r.outcome === 'edited') {
       // A hand edit not yet picked up by the watcher wins: it was not written over.
       this.log.warn({ file: this.path }, 'the config file was edited by hand while an admin change was being saved: the hand edit wins');
-      return true;
+      return 'edited';
     }
     if (r.outcome === 'unrenderable') {
       this.log.warn(
         { file: this.path, state: this.statePath },
         "this change cannot be written into the config file without touching other entries (YAML anchors, merge keys, or Kong's url shorthand): keeping it in the state file",
       );
-      return false;
+      return 'state';
     }
     if (r.outcome === 'error') {
       // Not the file's fault (the thread failed): this change stays in the state file, the next one tries again.
@@ -250,16 +253,16 @@ export class ConfigFile {
         { file: this.path, err: r.message, state: this.statePath },
         'could not write an admin change into the config file: it is kept in the state file',
       );
-      return false;
+      return 'state';
     }
     if (r.outcome === 'failed') {
       this.mode = 'state-file';
       this.log.warn({ file: this.path, err: r.message, state: this.statePath }, 'cannot write the config file: keeping admin changes in the state file');
-      return false;
+      return 'state';
     }
     this.text = r.text;
     this.base = config;
-    return true;
+    return 'written';
   }
 
   private async writeFile(text: string): Promise<void> {

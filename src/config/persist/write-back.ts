@@ -103,11 +103,16 @@ export function writeAtomically(path: string, text: string): void {
     }
     throw err;
   }
-  // The rename itself is durable only once the directory is.
-  const dir = openSync(dirname(target), 'r');
+  // The rename itself is durable only once the directory is. Some file systems (FUSE, network
+  // mounts) refuse to fsync a directory: the file is written all the same.
   try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
+    const dir = openSync(dirname(target), 'r');
+    try {
+      fsyncSync(dir);
+    } finally {
+      closeSync(dir);
+    }
+  } catch {
+    // Nothing more can be done for the rename's durability here.
   }
 }

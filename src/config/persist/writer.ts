@@ -59,6 +59,8 @@ export class FileWriter {
     const worker = this.start();
     return new Promise((resolve) => {
       this.waiting.set(job.id, { worker, resolve });
+      // Busy, it keeps the process alive: a shutdown must not cut a write short.
+      worker.ref();
       worker.postMessage(job);
     });
   }
@@ -71,6 +73,7 @@ export class FileWriter {
     worker.on('message', (reply: WriterReply) => {
       this.waiting.get(reply.id)?.resolve(reply);
       this.waiting.delete(reply.id);
+      if (this.waiting.size === 0) worker.unref();
     });
     // A thread that dies fails what it was doing; the next job starts a new one.
     const fail = (message: string) => {
