@@ -35,6 +35,11 @@ describe('proxy workers (switchyard start --workers 2)', () => {
     return { status: res.statusCode, json: (await res.body.json()) as Json };
   };
   const workers = async (): Promise<Json[]> => (await admin('GET', '/status')).json.details.workers;
+  /** The requests answered 200 that /metrics counts, summed over its series. */
+  const answered200 = async (): Promise<number> => {
+    const text = await (await request(`${sy?.admin}/metrics`)).body.text();
+    return [...text.matchAll(/^switchyard_requests_total\{[^}]*code="200"\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+  };
   /** `n` requests, each on a new connection; the upstream colour of each answer. */
   const send = async (n: number): Promise<string[]> => {
     const colours: string[] = [];
@@ -90,6 +95,9 @@ describe('proxy workers (switchyard start --workers 2)', () => {
     const [first] = await workers();
     const load = startLoad(sy!.proxy, { concurrency: 4, maxMs: 30_000, maxRequests: 200_000 });
     await load.sentAtLeast(200);
+    // A scrape before the kill: the killed worker's counts stay in the sums after it.
+    const counted = await answered200();
+    expect(counted).toBeGreaterThan(0);
     process.kill(first.pid, 'SIGKILL');
     await waitFor(
       async () => {
@@ -108,6 +116,8 @@ describe('proxy workers (switchyard start --workers 2)', () => {
     expect([...result.statuses.keys()]).toEqual([200]);
     expect(result.errors.length).toBe(before);
     expect(sy!.logs.some((l) => l.msg === 'proxy worker died: restarting it' && l.signal === 'SIGKILL')).toBe(true);
+    // Summed counters never go back (Prometheus would read a reset): the new worker starts from 0.
+    expect(await answered200()).toBeGreaterThanOrEqual(counted + 300 - 2 * 4);
   });
 
   it('sums every worker in /metrics', async () => {
