@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import { createClient } from 'redis';
+import type { RedisLike } from '../../src/fleet/log.js';
 import { waitFor } from './wait.js';
 
 /** A real redis-server on a free loopback port, without persistence, for one test file. */
@@ -8,6 +9,9 @@ export interface TestRedis {
   readonly url: string;
   readonly port: number;
   readonly child: ChildProcess;
+  /** A connected client of its own (closed by stop()). */
+  connect(): Promise<RedisLike>;
+  /** Close every client, then the server. */
   stop(): Promise<void>;
 }
 
@@ -40,11 +44,20 @@ export async function startRedis(): Promise<TestRedis> {
     10_000,
     'redis-server to answer',
   );
+  const clients: { close(): Promise<unknown> }[] = [];
   return {
     url,
     port,
     child,
+    connect: async () => {
+      const client = createClient({ url });
+      client.on('error', () => undefined);
+      await client.connect();
+      clients.push(client);
+      return client;
+    },
     stop: async () => {
+      for (const c of clients.splice(0)) await c.close().catch(() => undefined);
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
     },

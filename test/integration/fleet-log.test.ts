@@ -1,18 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient } from 'redis';
 import { FleetLog, fleetKeys } from '../../src/fleet/log.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 
 describe('the fleet log (a real redis-server)', () => {
   let redis: TestRedis;
-  const clients: { close(): Promise<unknown> }[] = [];
-  const connect = async () => {
-    const c = createClient({ url: redis.url });
-    c.on('error', () => undefined);
-    await c.connect();
-    clients.push(c);
-    return c;
-  };
+  const connect = () => redis.connect();
   let n = 0;
   const fresh = async () => new FleetLog(await connect(), `fleet-${++n}`);
 
@@ -20,7 +12,6 @@ describe('the fleet log (a real redis-server)', () => {
     redis = await startRedis();
   });
   afterAll(async () => {
-    for (const c of clients) await c.close().catch(() => undefined);
     await redis?.stop();
   });
 

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient } from 'redis';
 import { LeaderLease } from '../../src/fleet/lease.js';
 import { Membership } from '../../src/fleet/membership.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
@@ -7,14 +6,7 @@ import { waitFor } from '../helpers/wait.js';
 
 describe('fleet membership and the leader lease (a real redis-server)', () => {
   let redis: TestRedis;
-  const clients: { close(): Promise<unknown> }[] = [];
-  const connect = async () => {
-    const c = createClient({ url: redis.url });
-    c.on('error', () => undefined);
-    await c.connect();
-    clients.push(c);
-    return c;
-  };
+  const connect = () => redis.connect();
   const record = (id: string, version: number) => ({
     id,
     admin: `127.0.0.1:${version}`,
@@ -27,7 +19,6 @@ describe('fleet membership and the leader lease (a real redis-server)', () => {
     redis = await startRedis();
   });
   afterAll(async () => {
-    for (const c of clients) await c.close().catch(() => undefined);
     await redis?.stop();
   });
 
