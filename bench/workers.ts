@@ -5,6 +5,7 @@
  * load generator and the origin share the second core with the second worker: what N=2
  * gives here is what is left of that core, reported as it is.
  */
+import { defaultDistribution } from '../src/cluster/workers.js';
 import { clockTicks, startCpuWindow } from './cpu-time.js';
 import { startOrigin } from './origin.js';
 import { expectUpstream } from './probe.js';
@@ -25,10 +26,9 @@ interface Variant {
   distribution?: 'cluster' | 'reuseport';
 }
 
-/** reusePort needs Node 22.12 or later; where it is missing, only node:cluster's distribution runs. */
+/** Where reusePort is missing (before Node 22.12), only node:cluster's distribution runs. */
 function variants(): Variant[] {
-  const [major, minor] = process.versions.node.split('.').map(Number);
-  const reuse = process.platform === 'linux' && (major > 22 || (major === 22 && minor >= 12));
+  const reuse = defaultDistribution() === 'reuseport';
   return [
     { id: 'one-pinned', label: '1 process, CPU 0', workers: 1, cpus: String(CPU.forwarder) },
     { id: 'one-free', label: '1 process, CPUs 0-1', workers: 1, cpus: BOTH },

@@ -26,7 +26,7 @@ import { RolloutController } from './rollout/controller.js';
 import { VERSION } from './version.js';
 
 /** How to start switchyard: from a config file (watched, with admin changes written back), or a config in memory. `workers` overrides proxy.workers. */
-export type AppOptions = { readonly log?: Logger; readonly clock?: Clock; readonly workers?: number } & (
+export type AppOptions = { readonly log?: Logger; readonly clock?: Clock; readonly workers?: number | 'auto' } & (
   | { readonly configPath: string; readonly statePath?: string; readonly env?: NodeJS.ProcessEnv }
   | { readonly config: Config }
 );
@@ -188,7 +188,7 @@ export class App {
 }
 
 /** Proxy worker processes: the CLI's --workers, else proxy.workers ("auto": one per CPU). */
-function workerCount(config: Config, override?: number): number {
+function workerCount(config: Config, override?: number | 'auto'): number {
   const n = override ?? config.proxy.workers;
   return n === 'auto' ? availableParallelism() : n;
 }

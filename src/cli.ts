@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { App } from './app.js';
 import { formatDiagnostic, loadConfigFile } from './config/load/parse.js';
@@ -131,9 +130,9 @@ async function start(args: string[]): Promise<number> {
   return 0;
 }
 
-/** --workers: a count from 1 to 1024, or "auto" (one per CPU). */
-function parseWorkers(value: string): number | Error {
-  if (value === 'auto') return availableParallelism();
+/** --workers: a count from 1 to 1024, or "auto" (one per CPU, resolved by the app as proxy.workers is). */
+function parseWorkers(value: string): number | 'auto' | Error {
+  if (value === 'auto') return value;
   const n = Number(value);
   return Number.isInteger(n) && n >= 1 && n <= 1024 ? n : new Error(`--workers takes a number from 1 to 1024 or "auto", got "${value}"`);
 }

@@ -10,7 +10,7 @@ import { limitsOf, loadTls, ProxyServer } from '../proxy/server.js';
 import type { PassiveEvent, ToPrimary, ToWorker, TrafficCounts, WorkerSetup } from './messages.js';
 
 /** How often a worker sends its figures (connections, requests, rollout traffic) unasked. */
-export const REPORT_MS = 250;
+const REPORT_MS = 250;
 /** Passive-health outcomes are sent in batches at most this old, so a failing target costs one message per batch, not one per request. */
 const PASSIVE_BATCH_MS = 5;
 const PASSIVE_BATCH_MAX = 512;
@@ -61,6 +61,8 @@ export class ProxyWorker {
   readonly state: ProxyState;
   private readonly health: ReportedHealth;
   private readonly servers: ProxyServer[] = [];
+  /** Bound "host:port" of each listener, in the order of `servers`. */
+  private readonly addresses: string[] = [];
   private readonly metrics?: Metrics;
   private readonly reported = new Map<string, number>();
   private readonly reportTimer: NodeJS.Timeout;
@@ -86,13 +88,12 @@ export class ProxyWorker {
     const { proxy } = setup.config;
     const tls = proxy.tls ? await loadTls(proxy.tls) : undefined;
     const limits = limitsOf(proxy);
-    const addresses: string[] = [];
     for (const address of setup.listen) {
       const server = new ProxyServer(worker.state, { tls, limits, log, stats: worker.state.requestStats });
       worker.servers.push(server);
-      addresses.push(await server.listen(address, setup.reusePort));
+      worker.addresses.push(await server.listen(address, setup.reusePort));
     }
-    return { worker, addresses };
+    return { worker, addresses: [...worker.addresses] };
   }
 
   /** Handle one message from the primary (setup and drain are the process's, see runWorker). */
@@ -160,16 +161,7 @@ export class ProxyWorker {
   }
 
   private connectionsByListener(): Record<string, number> {
-    const out: Record<string, number> = {};
-    this.servers.forEach((s, i) => {
-      out[this.addressOf(i)] = s.connections;
-    });
-    return out;
-  }
-
-  private addressOf(i: number): string {
-    const a = this.servers[i].server.address();
-    return typeof a === 'object' && a ? `${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}` : String(i);
+    return Object.fromEntries(this.servers.map((s, i) => [this.addresses[i] ?? String(i), s.connections]));
   }
 }
 

@@ -35,6 +35,14 @@ describe('admin API', () => {
     expect(json.details.generation).toBeGreaterThanOrEqual(1);
   });
 
+  it('says in Server-Timing how long each answer took inside switchyard, errors included', async () => {
+    for (const path of ['/status', '/nowhere']) {
+      const res = await request(`${sy.admin}${path}`);
+      await res.body.dump();
+      expect(res.headers['server-timing']).toMatch(/^total;dur=\d+\.\d{2}$/);
+    }
+  });
+
   it("lists services and upstreams in Kong's envelope", async () => {
     const services = await admin('GET', '/services');
     expect(services.json.data.map((s: { name: string }) => s.name)).toEqual(['svc']);

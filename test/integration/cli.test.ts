@@ -89,6 +89,14 @@ describe('switchyard validate', () => {
     expect((await cli('validate')).code).toBe(1);
   });
 
+  it('refuses a --workers that is not a count from 1 to 1024 or auto, before starting anything', async () => {
+    for (const bad of ['0', '2.5', 'many', '1025']) {
+      const r = await cli('start', '-c', 'config/switchyard.yaml', '--workers', bad);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`--workers takes a number from 1 to 1024 or "auto", got "${bad}"`);
+    }
+  });
+
   it('explains itself on --help and refuses unknown commands', async () => {
     expect((await cli('--help')).stdout).toMatch(/switchyard start/);
     const bad = await cli('frobnicate');
