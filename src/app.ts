@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { configRoutes } from './admin/config.js';
+import { fleetRoutes, withFleetWait } from './admin/fleet.js';
 import type { AdminContext } from './admin/context.js';
 import { metricsRoutes } from './admin/metrics.js';
 import { rolloutRoutes } from './admin/rollouts.js';
@@ -17,8 +18,10 @@ import type { Config } from './config/schema/config-schema.js';
 import { History } from './core/history.js';
 import { ChangePipeline } from './core/pipeline.js';
 import { RequestStatsStore } from './core/request-stats.js';
+import { upstreamHealth } from './core/snapshot.js';
 import { ProxyState } from './core/state.js';
 import { SwitchyardError } from './errors.js';
+import { defaultInstance, Fleet } from './fleet/fleet.js';
 import { type Logger, silentLogger } from './log.js';
 import { Metrics } from './metrics/metrics.js';
 import { limitsOf, loadTls, ProxyServer } from './proxy/server.js';
@@ -45,6 +48,8 @@ export class App {
   readonly proxies: ProxyServer[] = [];
   /** The proxy worker processes, with proxy.workers above 1. */
   readonly workers?: WorkerPool;
+  /** This instance's membership of a fleet, with a `fleet` block. */
+  readonly fleet?: Fleet;
   readonly admin: AdminServer;
   readonly file?: ConfigFile;
   readonly reloader?: Reloader;
@@ -56,7 +61,7 @@ export class App {
   /** Undefined when `metrics.enabled` is false. */
   readonly metrics?: Metrics;
 
-  private constructor(config: Config, log: Logger, clock: Clock, workers: number, file?: ConfigFile) {
+  private constructor(config: Config, log: Logger, clock: Clock, workers: number, env: NodeJS.ProcessEnv, file?: ConfigFile) {
     this.log = log;
     this.file = file;
     // With workers, requests are counted where they are served: in the workers.
@@ -67,7 +72,10 @@ export class App {
     );
     if (workers > 1) this.workers = new WorkerPool(this.state, { count: workers, distribution: distribution(), logLevel: log.level, log });
     this.pipeline = new ChangePipeline(this.state, new History(), log, file, this.workers);
-    this.rollouts = new RolloutController(this.pipeline, this.workers?.traffic ?? this.state.traffic, clock);
+    this.fleet = fleetOf(config, env, log);
+    // In a fleet, rollouts run on the leader only, judged on every instance's traffic.
+    const local = this.workers?.traffic ?? this.state.traffic;
+    this.rollouts = new RolloutController(this.pipeline, this.fleet?.traffic ?? local, clock, !this.fleet);
     if (file) {
       const reload = (next: Config) => this.pipeline.apply({ kind: 'config', config: next }, { via: 'file', by: file.path });
       this.reloader = new Reloader(file.path, file, reload, clock, log);
@@ -76,9 +84,10 @@ export class App {
       const pool = this.workers;
       const metrics = new Metrics(
         pool
-          ? { runtime: this.state, reloads: this.reloader?.status, workers: () => pool.metrics() }
+          ? { runtime: this.state, reloads: this.reloader?.status, workers: () => pool.metrics(), fleet: this.fleet }
           : {
               runtime: this.state,
+              fleet: this.fleet,
               requests: stats,
               reloads: this.reloader?.status,
               connections: () => Object.fromEntries(this.proxies.map((p, i) => [this.proxyAddresses[i] ?? String(i), p.connections])),
@@ -98,9 +107,11 @@ export class App {
       file,
       reloads: this.reloader?.status,
       workers: this.workers,
+      fleet: this.fleet,
     };
     const routes = [
       ...statusRoutes(ctx),
+      ...fleetRoutes(this.fleet),
       ...metricsRoutes(this.metrics),
       ...configRoutes(ctx),
       ...serviceRoutes(ctx),
@@ -108,7 +119,7 @@ export class App {
       ...upstreamRoutes(ctx),
       ...targetRoutes(ctx),
     ];
-    this.admin = new AdminServer(routes, { token: config.admin.token });
+    this.admin = new AdminServer(withFleetWait(routes, this.fleet), { token: config.admin.token });
   }
 
   /** Load, build and start an app; a config that does not validate is an error listing every problem. */
@@ -116,13 +127,13 @@ export class App {
     const log = opts.log ?? silentLogger();
     const clock = opts.clock ?? systemClock;
     let app: App;
-    if ('config' in opts) app = new App(opts.config, log, clock, workerCount(opts.config, opts.workers));
+    if ('config' in opts) app = new App(opts.config, log, clock, workerCount(opts.config, opts.workers), process.env);
     else {
       const file = new ConfigFile(opts.configPath, log, clock, opts.env, opts.statePath);
       const result = await file.load();
       if (!result.ok) throw new SwitchyardError('BAD_INPUT', `config is not valid:\n${result.errors.map(formatDiagnostic).join('\n')}`);
       for (const w of result.warnings) log.warn(formatDiagnostic(w));
-      app = new App(result.config, log, clock, workerCount(result.config, opts.workers), file);
+      app = new App(result.config, log, clock, workerCount(result.config, opts.workers), opts.env ?? process.env, file);
     }
     try {
       await app.listen();
@@ -149,6 +160,17 @@ export class App {
         `refusing to expose the admin API on ${admin.listen} without a token: set admin.token (e.g. token: \${SWITCHYARD_ADMIN_TOKEN}) or listen on 127.0.0.1`,
       );
     }
+    // A fleet's config is joined before any request is served: a late instance never serves an old colour.
+    const fleet = this.fleet;
+    if (fleet) {
+      const pool = this.workers;
+      await fleet.start({
+        pipeline: this.pipeline,
+        rollouts: this.rollouts,
+        traffic: pool?.traffic ?? this.state.traffic,
+        health: () => upstreamHealth(this.pipeline.current),
+      });
+    }
     if (this.workers) this.proxyAddresses = await this.workers.start();
     else {
       const tls = proxy.tls ? await loadTls(proxy.tls) : undefined;
@@ -159,7 +181,11 @@ export class App {
       }
     }
     this.adminAddress = await this.admin.listen(admin.listen);
-    this.rollouts.restore(this.state.current.config);
+    // In a fleet, rollouts are taken up by whichever instance leads (Fleet → rollouts.lead).
+    if (fleet) {
+      this.rollouts.sync(this.state.current.config);
+      fleet.serve(this.adminAddress);
+    } else this.rollouts.restore(this.state.current.config);
     await this.reloader?.start();
     this.log.info(
       {
@@ -169,6 +195,7 @@ export class App {
         admin_changes: this.file?.describe() ?? 'kept in memory only',
         generation: this.state.current.generation,
         workers: this.workers ? this.workers.view().workers.length : 1,
+        ...(fleet ? { fleet: fleet.name, instance: fleet.id, fleet_version: fleet.version } : {}),
       },
       'switchyard started',
     );
@@ -177,6 +204,7 @@ export class App {
   /** Stop listening, let in-flight requests finish, then close upstream connections. */
   async close(): Promise<void> {
     this.rollouts.close();
+    await this.fleet?.close();
     await this.reloader?.close();
     await Promise.all([...this.proxies.map((p) => p.close()), this.workers?.close(), this.admin.close()]);
     await this.file?.save(this.state.current.config);
@@ -185,6 +213,16 @@ export class App {
     await this.file?.close();
     await this.state.close();
   }
+}
+
+/** The fleet this instance is in, from its `fleet` block (the Redis URL from SWITCHYARD_REDIS_URL when the block has none). */
+function fleetOf(config: Config, env: NodeJS.ProcessEnv, log: Logger): Fleet | undefined {
+  if (!config.fleet) return undefined;
+  const url = config.fleet.redis ?? env.SWITCHYARD_REDIS_URL;
+  if (url === undefined || url === '')
+    throw new SwitchyardError('BAD_INPUT', 'fleet: set fleet.redis or SWITCHYARD_REDIS_URL to the Redis URL (redis://HOST:PORT/DB)');
+  if (!/^rediss?:\/\/\S+$/.test(url)) throw new SwitchyardError('BAD_INPUT', 'SWITCHYARD_REDIS_URL: expected a redis:// or rediss:// URL');
+  return new Fleet({ url, name: config.fleet.name, instance: config.fleet.instance ?? defaultInstance() }, log);
 }
 
 /** Proxy worker processes: the CLI's --workers, else proxy.workers ("auto": one per CPU). */

@@ -2,6 +2,7 @@ import { stringify } from 'yaml';
 import { formatDiagnostic, parseConfig } from '../config/load/parse.js';
 import type { Config } from '../config/schema/config-schema.js';
 import { BadInputError } from '../errors.js';
+import { redactUrl } from '../fleet/fleet.js';
 import type { AdminContext } from './context.js';
 import { type AdminRequest, type AdminResponse, type AdminRoute, requireMatch } from './router.js';
 
@@ -20,10 +21,11 @@ export function configRoutes(ctx: AdminContext): AdminRoute[] {
   ];
 }
 
-/** The config as YAML, without the admin token: the dump may be shared, the secret may not. */
+/** The config as YAML, without the admin token or a Redis password: the dump may be shared, the secrets may not. */
 export function dump(config: Config): string {
   const { token: _token, ...admin } = config.admin;
-  return stringify({ ...config, admin }, { lineWidth: 0 });
+  const fleet = config.fleet?.redis ? { fleet: { ...config.fleet, redis: redactUrl(config.fleet.redis) } } : {};
+  return stringify({ ...config, admin, ...fleet }, { lineWidth: 0 });
 }
 
 async function replace(ctx: AdminContext, req: AdminRequest): Promise<AdminResponse> {

@@ -2,6 +2,7 @@ import type { WorkersView } from '../cluster/workers.js';
 import type { ConfigFile } from '../config/persist/config-file.js';
 import type { ReloadStatus } from '../config/load/reloader.js';
 import type { ChangePipeline } from '../core/pipeline.js';
+import type { Fleet } from '../fleet/fleet.js';
 import type { HealthRegistry } from '../health/registry.js';
 import type { Logger } from '../log.js';
 import type { RolloutController } from '../rollout/controller.js';
@@ -22,4 +23,6 @@ export interface AdminContext {
   readonly reloads?: ReloadStatus;
   /** The proxy worker processes, when there are several. */
   readonly workers?: { view(): WorkersView };
+  /** This instance's fleet, with a `fleet` block. */
+  readonly fleet?: Fleet;
 }

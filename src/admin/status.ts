@@ -1,3 +1,4 @@
+import { upstreamHealth } from '../core/snapshot.js';
 import type { AdminContext } from './context.js';
 import type { AdminRoute } from './router.js';
 
@@ -11,21 +12,19 @@ export function statusRoutes(ctx: AdminContext): AdminRoute[] {
 
 function status(ctx: AdminContext): Record<string, unknown> {
   const snap = ctx.pipeline.current;
-  const upstreams: Record<string, { healthy: number; total: number }> = {};
-  for (const up of snap.upstreams.values()) {
-    if (!up.config) continue;
-    const members = up.pool.members.filter((m) => m.weight > 0);
-    upstreams[up.name] = { healthy: members.filter((m) => m.member.healthy).length, total: members.length };
-  }
+  const upstreams = upstreamHealth(snap);
   const dead = [...snap.services.values()].filter((s) => !s.upstreams.some((u) => u.pool.hasHealthy()));
   const reload = ctx.reloads;
   const rejected = reload?.last?.result === 'rejected';
+  const fleetProblem = ctx.fleet?.problem();
   return {
-    status: dead.length > 0 ? 'fail' : rejected ? 'warn' : 'pass',
+    status: dead.length > 0 ? 'fail' : rejected || fleetProblem !== undefined ? 'warn' : 'pass',
     version: ctx.version,
     description: 'switchyard',
     details: {
-      generation: snap.generation,
+      // In a fleet the generation is the fleet version: the same number on every instance once applied.
+      generation: ctx.fleet ? ctx.fleet.version : snap.generation,
+      ...(ctx.fleet ? { local_generation: snap.generation, fleet: { ...ctx.fleet.view(), ...(fleetProblem ? { problem: fleetProblem } : {}) } } : {}),
       config_hash: snap.hash,
       config_source: ctx.source,
       admin_changes: ctx.file?.describe() ?? 'kept in memory only',

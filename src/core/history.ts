@@ -14,9 +14,9 @@ export type HistoryEvent =
   | 'rollout_rolled_back'
   | 'rollout_aborted';
 
-/** Where a change came from, and who made it (the admin client's address, the file's path). */
+/** Where a change came from, and who made it (the admin client's address, the file's path, the fleet instance). */
 export interface Actor {
-  readonly via: 'admin' | 'file' | 'rollout' | 'restart';
+  readonly via: 'admin' | 'file' | 'rollout' | 'restart' | 'fleet';
   readonly by: string;
 }
 

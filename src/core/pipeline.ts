@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema/config-schema.js';
 import { requireValidConfig } from '../config/schema/validate.js';
-import { ConflictError } from '../errors.js';
+import { ConflictError, SwitchyardError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { type Change, planChange } from './changes.js';
 import type { Actor, History, HistoryEntry, HistoryEvent } from './history.js';
@@ -20,6 +20,17 @@ export interface Replicas {
   publish(snapshot: Snapshot): Promise<string[]>;
 }
 
+/**
+ * The fleet's shared log (SPEC 10): every change made here is recorded as the fleet's next
+ * version, and changes from other instances come back through apply() with `via: 'fleet'`.
+ */
+export interface SharedLog {
+  /** Why no change can be made now (the fleet's store is unreachable): a 503. */
+  blocked(): string | undefined;
+  /** Record an applied config as the fleet's next version: resolves with it, or rejects (409 when another instance's change came first, 503 when the store went away). */
+  propose(config: Config): Promise<number>;
+}
+
 /** Told of every applied change, right after the swap (rollouts reconcile with a new config here). */
 export type ChangeObserver = (change: Change, next: Snapshot, actor: Actor) => void;
 
@@ -32,9 +43,12 @@ export interface Applied {
   readonly notKept?: string;
   /** Settles once every proxy worker serves the change (at once without workers), with a line per worker that did not confirm. */
   readonly replicated: Promise<string[]>;
+  /** In a fleet: settles once the fleet's log holds the change. */
+  readonly recorded: Promise<unknown>;
 }
 
 const NONE: Promise<string[]> = Promise.resolve([]);
+const RECORDED: Promise<unknown> = Promise.resolve();
 
 /**
  * The one way the running config changes. A switch, a target edit, a rollout step, POST
@@ -47,6 +61,8 @@ export class ChangePipeline {
   private readonly observers: ChangeObserver[] = [];
   private lastSave: Promise<void> = Promise.resolve();
   private lastReplicated = NONE;
+  private lastRecorded = RECORDED;
+  private shared?: SharedLog;
 
   constructor(
     private readonly state: ProxyState,
@@ -56,6 +72,11 @@ export class ChangePipeline {
     private readonly replicas?: Replicas,
   ) {}
 
+  /** Join a fleet: from now on every change made here is recorded in its log. */
+  share(log: SharedLog): void {
+    this.shared = log;
+  }
+
   /** The snapshot requests starting now are served by. */
   get current(): Snapshot {
     return this.state.current;
@@ -63,6 +84,7 @@ export class ChangePipeline {
 
   /** Apply a change: the new snapshot serves every request that starts once this returns. Throws a 400, 404 or 409 for a bad change. */
   apply(change: Change, actor: Actor): Applied {
+    this.requireShared(actor);
     this.requireKeepable(change, actor);
     const notKept = this.notKept(actor);
     const plan = planChange(this.state.current.config, change);
@@ -70,6 +92,7 @@ export class ChangePipeline {
     const snapshot = this.state.swap(config);
     const replicated = this.replicas?.publish(snapshot) ?? NONE;
     this.lastReplicated = replicated;
+    const recorded = this.record(config, actor);
     for (const e of plan.entries) this.note(e.service, e.event, actor, e.detail);
     this.log.info({ change: change.kind, via: actor.via, by: actor.by, generation: snapshot.generation, hash: snapshot.hash }, 'config change applied');
     // Observers may apply follow-up changes (a rollout taken up from a new config); one that
@@ -89,11 +112,30 @@ export class ChangePipeline {
         { change: change.kind, by: actor.by, reason: notKept },
         'a switch was applied that cannot be written: it is lost at restart unless the file is fixed',
       );
-    return { snapshot, saved: this.lastSave, replicated, ...(notKept !== undefined ? { notKept } : {}) };
+    return { snapshot, saved: this.lastSave, replicated, recorded, ...(notKept !== undefined ? { notKept } : {}) };
   }
 
-  /** Check a change against the running config without applying it: throws the 400, 404 or 409 that apply() would. */
+  /** In a fleet, a change made here goes to the log; one that failed to is logged here, and its answer (if any) says why. */
+  private record(config: Config, actor: Actor): Promise<unknown> {
+    if (!this.shared || actor.via === 'fleet') return RECORDED;
+    const recorded = this.shared.propose(config);
+    recorded.catch((err: unknown) =>
+      this.log.warn({ via: actor.via, by: actor.by, err: err instanceof Error ? err.message : String(err) }, 'a change was not recorded in the fleet log'),
+    );
+    this.lastRecorded = recorded;
+    return recorded;
+  }
+
+  /** In a fleet whose store is unreachable, no change is made here: instances must not disagree (503). */
+  requireShared(actor: Actor): void {
+    if (actor.via === 'fleet') return;
+    const blocked = this.shared?.blocked();
+    if (blocked !== undefined) throw new SwitchyardError('UNAVAILABLE', blocked);
+  }
+
+  /** Check a change against the running config without applying it: throws the 400, 404, 409 or 503 that apply() would. */
   check(change: Change, actor: Actor): void {
+    this.requireShared(actor);
     this.requireKeepable(change, actor);
     const plan = planChange(this.state.current.config, change);
     requireValidConfig(plan.next, plan.scope, plan.issues);
@@ -116,15 +158,15 @@ export class ChangePipeline {
     return actor.via === 'admin' ? this.persister?.blocked() : undefined;
   }
 
-  /** What an admin answer waits for: the change durable and served by every worker. Resolves with the answer's warnings. */
+  /** What an admin answer waits for: the change durable, served by every worker, and in the fleet's log. Resolves with the answer's warnings. */
   async done(applied: Applied): Promise<string[]> {
-    const [, lagging] = await Promise.all([applied.saved, applied.replicated]);
+    const [, lagging] = await Promise.all([applied.saved, applied.replicated, applied.recorded]);
     return applied.notKept === undefined ? lagging : [`applied but not written: ${applied.notKept}`, ...lagging];
   }
 
   /** done() for the changes a command made through the rollout controller: waits for the last change applied. */
   async latest(actor: Actor): Promise<string[]> {
-    const [, lagging] = await Promise.all([this.lastSave, this.lastReplicated]);
+    const [, lagging] = await Promise.all([this.lastSave, this.lastReplicated, this.lastRecorded]);
     const notKept = this.notKept(actor);
     return notKept === undefined ? lagging : [`applied but not written: ${notKept}`, ...lagging];
   }

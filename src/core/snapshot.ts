@@ -165,3 +165,14 @@ export function trafficOf(svc: ServiceRuntime): Record<string, number> {
 export function configHash(config: Config): string {
   return createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16);
 }
+
+/** Healthy and total targets (weight above 0) per upstream. */
+export function upstreamHealth(snap: Snapshot): Record<string, { healthy: number; total: number }> {
+  const out: Record<string, { healthy: number; total: number }> = {};
+  for (const up of snap.upstreams.values()) {
+    if (!up.config) continue;
+    const members = up.pool.members.filter((m) => m.weight > 0);
+    out[up.name] = { healthy: members.filter((m) => m.member.healthy).length, total: members.length };
+  }
+  return out;
+}

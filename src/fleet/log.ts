@@ -29,10 +29,30 @@ redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], (v + 1) .. '-0', 'config', A
 return {1, v + 1}
 `;
 
+/** Adds version ARGV[1] only if the log is behind it (empty after a Redis restart without persistence): a re-seed. */
+const SEED = `
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local v = 0
+if #last > 0 then v = tonumber(string.match(last[1][1], '^(%d+)')) end
+if v >= tonumber(ARGV[1]) then return {0, v} end
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], ARGV[1] .. '-0', 'config', ARGV[2], 'meta', ARGV[3])
+return {1, tonumber(ARGV[1])}
+`;
+
 /** The Redis keys of a fleet; `{name}` is a hash tag, so a Redis Cluster keeps them on one node. */
 export function fleetKeys(name: string) {
   const p = `switchyard:{${name}}`;
-  return { log: `${p}:log`, instances: `${p}:instances`, applied: `${p}:applied`, leader: `${p}:leader` } as const;
+  return {
+    log: `${p}:log`,
+    instances: `${p}:instances`,
+    leader: `${p}:leader`,
+    /** Pub/sub: an instance applied a version ({id, version, at}). */
+    applied: `${p}:applied`,
+    /** Pub/sub: the leader asks every instance for its rollout traffic ({nonce}). */
+    report: `${p}:report`,
+    /** Pub/sub: an instance's rollout traffic ({id, boot, nonce, traffic}). */
+    reports: `${p}:reports`,
+  } as const;
 }
 
 /**
@@ -57,9 +77,21 @@ export class FleetLog {
   }
 
   /** Add the next version if the newest is `expected`; else say which version is newest now. */
-  async append(expected: number, config: string, meta: string): Promise<{ ok: boolean; version: number }> {
-    const reply = await this.redis.sendCommand(['EVAL', APPEND, '1', this.key, String(expected), config, meta, String(LOG_KEEP)]);
-    if (!Array.isArray(reply) || reply.length !== 2) throw new Error(`unexpected reply to a fleet append: ${JSON.stringify(reply)}`);
+  append(expected: number, config: string, meta: string): Promise<{ ok: boolean; version: number }> {
+    return this.script(APPEND, String(expected), config, meta);
+  }
+
+  /**
+   * Put `version` back as the newest if the log is behind it, as after a Redis restart that
+   * lost the data: versions go on from where the fleet was, so no instance skips or reverts.
+   */
+  seed(version: number, config: string, meta: string): Promise<{ ok: boolean; version: number }> {
+    return this.script(SEED, String(version), config, meta);
+  }
+
+  private async script(lua: string, version: string, config: string, meta: string): Promise<{ ok: boolean; version: number }> {
+    const reply = await this.redis.sendCommand(['EVAL', lua, '1', this.key, version, config, meta, String(LOG_KEEP)]);
+    if (!Array.isArray(reply) || reply.length !== 2) throw new Error(`unexpected reply from the fleet log: ${JSON.stringify(reply)}`);
     return { ok: Number(reply[0]) === 1, version: Number(reply[1]) };
   }
 

@@ -15,6 +15,10 @@ export interface InstanceRecord {
   readonly admin: string;
   /** The fleet version it has applied. */
   readonly version: number;
+  /** When it applied that version (epoch ms, its own clock). */
+  readonly applied_at?: number;
+  /** Whether it held the leader lease at this heartbeat. */
+  readonly leader?: boolean;
   /** Healthy and total targets per upstream, as this instance sees them (health stays local). */
   readonly upstreams: Readonly<Record<string, { healthy: number; total: number }>>;
   /** When it sent this heartbeat (epoch ms, its own clock). */

@@ -22,6 +22,8 @@ export interface MetricSources {
   readonly connections?: () => Record<string, number>;
   /** With workers: each worker's metrics, summed into the scrape (prom-client's cluster aggregation). */
   readonly workers?: () => Promise<MetricsJson[]>;
+  /** In a fleet: the version applied here, live instances, versions refused, whether this instance leads. */
+  readonly fleet?: { readonly version: number; readonly liveCount: number; readonly refusedTotal: number; readonly leader: boolean };
 }
 
 /**
@@ -41,6 +43,7 @@ export class Metrics {
     if (sources.requests) requestMetrics(r, sources.requests);
     if (sources.runtime) this.gauges(sources.runtime);
     if (sources.connections) connectionsGauge(r, sources.connections);
+    if (sources.fleet) fleetMetrics(r, sources.fleet);
     this.switches = new Counter({
       name: 'switchyard_switches_total',
       help: 'Changes of where a service sends traffic, by kind.',
@@ -171,6 +174,33 @@ function requestMetrics(r: Registry, stats: RequestStatsStore): void {
     collect() {
       this.reset();
       for (const s of stats.all()) if (s.retries > 0) this.inc({ service: s.service, upstream: s.upstream, target: s.target }, s.retries);
+    },
+  });
+}
+
+/** A fleet as this instance sees it (the primary's alone: never summed over workers). */
+function fleetMetrics(r: Registry, fleet: NonNullable<MetricSources['fleet']>): void {
+  const gauge = (name: string, help: string, read: () => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [r],
+      aggregator: 'max',
+      collect() {
+        this.set(read());
+      },
+    });
+  gauge('switchyard_fleet_version', 'The fleet version this instance has applied (the same on every instance once applied).', () => fleet.version);
+  gauge('switchyard_fleet_instances', 'Live instances of the fleet, by their heartbeats.', () => fleet.liveCount);
+  gauge('switchyard_fleet_leader', '1 while this instance holds the leader lease (runs the rollouts).', () => (fleet.leader ? 1 : 0));
+  new Counter({
+    name: 'switchyard_fleet_refused_total',
+    help: 'Fleet versions refused here as invalid configs.',
+    registers: [r],
+    aggregator: 'max',
+    collect() {
+      this.reset();
+      this.inc(fleet.refusedTotal);
     },
   });
 }

@@ -1,5 +1,5 @@
 import type { Clock, Timer } from '../clock.js';
-import type { Config } from '../config/schema/config-schema.js';
+import type { Config, RolloutBlock } from '../config/schema/config-schema.js';
 import type { Change } from '../core/changes.js';
 import type { Actor } from '../core/history.js';
 import type { ChangePipeline } from '../core/pipeline.js';
@@ -32,10 +32,17 @@ export class RolloutController {
   /** Set at shutdown: no judgement or step after it. */
   private closed = false;
 
+  /**
+   * `leading`: whether this process runs the rollouts' timers. Alone it always does; in a
+   * fleet only the leader does (lead()), and the others keep their engines in step with the
+   * rollout blocks the fleet's versions carry (sync()), so that any instance can answer for,
+   * pause, resume, promote or abort a rollout.
+   */
   constructor(
     private readonly pipeline: ChangePipeline,
     private readonly traffic: TrafficSource,
     private readonly clock: Clock,
+    private leading = true,
   ) {
     pipeline.observe((change, next, actor) => this.changed(change, next, actor));
   }
@@ -80,6 +87,8 @@ export class RolloutController {
     if (!live) throw new NotFoundError(`service "${service}" has no rollout`);
     const e = live.engine;
     const now = this.clock.now();
+    // In a fleet whose store is unreachable, the engine must not move: its change could not be recorded.
+    this.pipeline.requireShared(actor);
     // Pause and resume write the rollout's progress: refuse them before the engine moves if it could not be kept.
     const step = stepChange(e);
     if ((action === 'pause' || action === 'resume') && step) this.pipeline.requireKeepable(step, actor);
@@ -120,7 +129,61 @@ export class RolloutController {
   /** Stop every timer (shutdown). Rollouts stay as they are. */
   close(): void {
     this.closed = true;
-    for (const live of this.rollouts.values()) if (live.timer) this.clock.clearTimeout(live.timer);
+    this.follow();
+  }
+
+  /**
+   * This instance now leads the fleet: take up every rollout from the step its block saved,
+   * each with a fresh window (the traffic source was brought up to date first), so that no
+   * step is skipped or judged twice by a new leader.
+   */
+  lead(by: string): void {
+    this.leading = true;
+    for (const svc of this.pipeline.current.config.services) {
+      if (!svc.rollout || svc.rollout.state !== 'running') continue;
+      const live = this.rebuild(svc.name, svc.host, svc.rollout);
+      this.pipeline.note(svc.name, 'rollout_resumed', { via: 'fleet', by }, `taken up by the fleet's leader at step ${live.engine.step + 1}`);
+    }
+  }
+
+  /** Another instance leads (or none can): no timers here. */
+  follow(): void {
+    this.leading = false;
+    for (const live of this.rollouts.values()) {
+      if (live.timer) this.clock.clearTimeout(live.timer);
+      live.timer = undefined;
+    }
+  }
+
+  /**
+   * A fleet version arrived: make each engine match the rollout block it carries. A block
+   * that changed (a step, a pause elsewhere) rebuilds the engine from it; a block that is gone
+   * ended the rollout on another instance, and the service's host says how.
+   */
+  sync(config: Config): void {
+    for (const svc of config.services) {
+      const live = this.rollouts.get(svc.name);
+      if (svc.rollout) {
+        if (!live || live.engine.done || !same(blockOf(live.engine), svc.rollout)) this.rebuild(svc.name, svc.host, svc.rollout);
+      } else if (live && !live.engine.done) {
+        if (live.timer) this.clock.clearTimeout(live.timer);
+        live.timer = undefined;
+        const ended = svc.host === live.engine.plan.to ? 'succeeded' : 'aborted';
+        live.engine.settle(ended, this.clock.now(), `${ended} on another instance of the fleet (its history has the details)`);
+      }
+    }
+  }
+
+  /** An engine made from a saved block, continuing at its step (a fleet's rollout goes on whichever instance leads). */
+  private rebuild(service: string, host: string, block: RolloutBlock): Live {
+    const old = this.rollouts.get(service);
+    if (old?.timer) this.clock.clearTimeout(old.timer);
+    const { plan, progress } = fromBlock(service, host, block);
+    const engine = RolloutEngine.restore({ ...plan, onRestart: 'resume' }, progress, this.clock.now());
+    const live: Live = { engine, reading: this.reading(plan.to), applied: engine.weight() };
+    this.rollouts.set(service, live);
+    this.arm(live);
+    return live;
   }
 
   /**
@@ -129,6 +192,10 @@ export class RolloutController {
    */
   private changed(change: Change, next: Snapshot, actor: Actor): void {
     if (change.kind !== 'config') return;
+    if (actor.via === 'fleet') {
+      this.sync(next.config);
+      return;
+    }
     for (const [service, live] of this.rollouts) {
       if (live.engine.done) continue;
       const svc = next.config.services.find((s) => s.name === service);
@@ -199,7 +266,7 @@ export class RolloutController {
     const e = live.engine;
     if (live.timer) this.clock.clearTimeout(live.timer);
     live.timer = undefined;
-    if (e.nextJudgementAt !== undefined && !this.closed) {
+    if (e.nextJudgementAt !== undefined && this.leading && !this.closed) {
       live.timer = this.clock.setTimeout(() => this.tick(e.plan.service), Math.max(0, e.nextJudgementAt - this.clock.now()));
     }
   }

@@ -163,6 +163,11 @@ export class RolloutEngine {
     this.finish('aborted', now, reason);
   }
 
+  /** Ended elsewhere (another instance of a fleet ended it): record how. */
+  settle(state: 'succeeded' | 'aborted', now: number, reason: string): void {
+    if (!this.done) this.finish(state, now, reason);
+  }
+
   /** True while paused at a manual gate, before the final step. */
   atGate(): boolean {
     return this.state === 'paused' && this.plan.gate === 'manual' && this.step === this.plan.steps.length - 2;

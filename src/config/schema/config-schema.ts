@@ -283,6 +283,19 @@ const log = object({
   level: enumOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('LOG_LEVEL in the environment wins.'),
 });
 
+// A fleet: instances with one name share services and upstreams through Redis (SPEC 10).
+const fleet = object({
+  redis: string({ pattern: /^rediss?:\/\/[^\s]+$/, expected: 'a redis:// or rediss:// URL' })
+    .optional()
+    .describe('The Redis URL (a password may be in it; rediss:// for TLS); SWITCHYARD_REDIS_URL when absent.'),
+  name: string({ pattern: /^[A-Za-z0-9_.-]{1,64}$/, expected: 'a fleet name (letters, digits, "_", "." or "-")' }).describe(
+    'Instances with the same name form one fleet.',
+  ),
+  instance: string({ pattern: /^[A-Za-z0-9_.:@-]{1,128}$/, expected: 'an instance id (letters, digits, "_", ".", ":", "@" or "-")' })
+    .optional()
+    .describe('This instance in the fleet; default HOSTNAME:PID.'),
+});
+
 /** The whole config file. */
 export const configSchema = object(
   {
@@ -290,6 +303,7 @@ export const configSchema = object(
     admin: admin.default({}),
     metrics: metrics.default({}),
     log: log.default({}),
+    fleet: fleet.optional(),
     services: array(service).default([]),
     upstreams: array(upstream).default([]),
     _format_version: string().optional().describe('decK format version; accepted and ignored.'),
