@@ -325,6 +325,10 @@ export class Fleet implements SharedLog {
     const { pipeline } = this.requireHost();
     const by = instanceOf(e.meta);
     const made = fromShared(e.config, pipeline.current.config);
+    // Whatever it holds, the next change made here goes on top of this version.
+    this.epoch++;
+    this.pending.clear();
+    this.planned = e.version;
     if ('error' in made) {
       this.refused = { version: e.version, reason: made.error };
       this.refusedTotal++;
@@ -334,9 +338,6 @@ export class Fleet implements SharedLog {
       );
       return;
     }
-    this.epoch++;
-    this.pending.clear();
-    this.planned = e.version;
     const text = sharedText(made.config);
     if (text !== this.running) {
       if (joining) {

@@ -8,9 +8,12 @@ import { waitFor } from './wait.js';
 export interface TestRedis {
   readonly url: string;
   readonly port: number;
-  readonly child: ChildProcess;
   /** A connected client of its own (closed by stop()). */
   connect(): Promise<RedisLike>;
+  /** SIGKILL the server (its data is gone: there is no persistence). */
+  kill(): Promise<void>;
+  /** Start it again on the same port, empty, and wait until it answers. */
+  restart(): Promise<void>;
   /** Close every client, then the server. */
   stop(): Promise<void>;
 }
@@ -23,11 +26,9 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Start `redis-server` (installed by .ci/run where missing) and wait until it answers PING. */
-export async function startRedis(): Promise<TestRedis> {
-  const port = await freePort();
+/** One redis-server process on `port`, answering PING; with a promise of its exit. */
+async function spawnRedis(port: number, url: string): Promise<{ child: ChildProcess; exited: Promise<void> }> {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const url = `redis://127.0.0.1:${port}`;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await waitFor(
     async () => {
@@ -37,6 +38,8 @@ export async function startRedis(): Promise<TestRedis> {
       try {
         await client.connect();
         return (await client.ping()) === 'PONG';
+      } catch {
+        return false;
       } finally {
         await client.close().catch(() => undefined);
       }
@@ -44,11 +47,22 @@ export async function startRedis(): Promise<TestRedis> {
     10_000,
     'redis-server to answer',
   );
+  return { child, exited };
+}
+
+/** Start `redis-server` (installed by .ci/run where missing) and wait until it answers PING. */
+export async function startRedis(): Promise<TestRedis> {
+  const port = await freePort();
+  const url = `redis://127.0.0.1:${port}`;
+  let server = await spawnRedis(port, url);
   const clients: { close(): Promise<unknown> }[] = [];
+  const kill = async () => {
+    if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGKILL');
+    await server.exited;
+  };
   return {
     url,
     port,
-    child,
     connect: async () => {
       const client = createClient({ url });
       client.on('error', () => undefined);
@@ -56,10 +70,15 @@ export async function startRedis(): Promise<TestRedis> {
       clients.push(client);
       return client;
     },
+    kill,
+    restart: async () => {
+      await kill();
+      server = await spawnRedis(port, url);
+    },
     stop: async () => {
       for (const c of clients.splice(0)) await c.close().catch(() => undefined);
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
+      if (server.child.exitCode === null) server.child.kill('SIGTERM');
+      await server.exited;
     },
   };
 }

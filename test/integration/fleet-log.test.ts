@@ -48,12 +48,23 @@ describe('the fleet log (a real redis-server)', () => {
     expect(await follower.follow(2, 50)).toEqual([]);
   });
 
+  it('is seeded again at the version an instance runs when it lost its data, never below the newest', async () => {
+    const log = await fresh();
+    expect(await log.seed(7, '{"v":7}', '{}')).toEqual({ ok: true, version: 7 });
+    expect(await log.seed(7, '{"again":7}', '{}')).toEqual({ ok: false, version: 7 });
+    expect(await log.seed(5, '{"v":5}', '{}')).toEqual({ ok: false, version: 7 });
+    expect(await log.append(7, '{"v":8}', '{}')).toEqual({ ok: true, version: 8 });
+    expect((await log.after(0)).map((e) => e.config)).toEqual(['{"v":7}', '{"v":8}']);
+  });
+
   it('keeps its keys under one hash tag per fleet', () => {
     expect(fleetKeys('prod')).toEqual({
       log: 'switchyard:{prod}:log',
       instances: 'switchyard:{prod}:instances',
-      applied: 'switchyard:{prod}:applied',
       leader: 'switchyard:{prod}:leader',
+      applied: 'switchyard:{prod}:applied',
+      report: 'switchyard:{prod}:report',
+      reports: 'switchyard:{prod}:reports',
     });
   });
 });

@@ -18,6 +18,7 @@ interface ExpectedConfig {
   admin: { listen: string; token?: string };
   metrics: { enabled: boolean };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  fleet?: { redis?: string; name: string; instance?: string };
   services: ExpectedService[];
   upstreams: ExpectedUpstream[];
 }
