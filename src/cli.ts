@@ -16,6 +16,8 @@ Usage:
                                         --state: where admin changes go if FILE cannot be written;
                                         --workers: proxy worker processes (overrides proxy.workers)
   switchyard validate FILE              check a config: exit 0, or print FILE:LINE:COL message and exit 1
+  switchyard fleet push FILE            make FILE's services and upstreams the fleet's next version
+                                        (--redis URL, --name NAME; default: FILE's fleet block)
 ${CLIENT_USAGE}  switchyard --version | --help
 
 The status, switch, rollout and rollback commands call the admin API (--admin URL, --token TOKEN,
@@ -33,6 +35,8 @@ export async function main(argv: string[]): Promise<number> {
       return start(rest);
     case 'validate':
       return validate(rest);
+    case 'fleet':
+      return fleet(rest);
     case '--version':
     case '-v':
       process.stdout.write(`${VERSION}\n`);
@@ -63,6 +67,56 @@ async function validate(args: string[]): Promise<number> {
   }
   process.stdout.write(`${positionals[0]}: ok (${result.config.services.length} services, ${result.config.upstreams.length} upstreams)\n`);
   return 0;
+}
+
+const FLEET_USAGE = `usage: switchyard fleet push FILE [--redis URL] [--name NAME]
+
+Validate FILE like \`switchyard validate\`, then make its shared part (services, upstreams,
+metrics) the fleet's next version: every instance of the fleet applies it in order, as it
+applies an admin change. Each instance keeps its own proxy, admin, log and fleet sections.
+  --redis URL   the fleet's Redis (default: FILE's fleet.redis, else $SWITCHYARD_REDIS_URL)
+  --name NAME   the fleet (default: FILE's fleet.name)
+Exit 0 when pushed; 1 for a bad FILE or usage; 2 when Redis cannot be reached.
+`;
+
+/** \`switchyard fleet push FILE\`: replace the fleet's config on purpose. */
+async function fleet(args: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { redis: { type: 'string' }, name: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help) {
+    process.stdout.write(FLEET_USAGE);
+    return 0;
+  }
+  if (positionals[0] !== 'push' || positionals.length !== 2) {
+    process.stderr.write(FLEET_USAGE);
+    return 1;
+  }
+  const file = positionals[1];
+  const result = await loadConfigFile(file);
+  for (const w of result.warnings) process.stderr.write(`${formatDiagnostic(w)} (warning)\n`);
+  if (!result.ok) {
+    for (const e of result.errors) process.stderr.write(`${formatDiagnostic(e)}\n`);
+    process.stderr.write(`switchyard: ${file} is not valid; nothing pushed\n`);
+    return 1;
+  }
+  const url = values.redis ?? result.config.fleet?.redis ?? process.env.SWITCHYARD_REDIS_URL;
+  const name = values.name ?? result.config.fleet?.name;
+  if (!url || !/^rediss?:\/\/\S+$/.test(url) || !name) {
+    process.stderr.write(`switchyard: give the fleet's Redis URL (redis://…) and name: --redis and --name, or a fleet block in ${file}\n`);
+    return 1;
+  }
+  const { pushConfig } = await import('./fleet/push.js');
+  try {
+    const pushed = await pushConfig(url, name, result.config);
+    process.stdout.write(`fleet ${name}: ${file} pushed as version ${pushed.version} (was ${pushed.previous}); every instance applies it now\n`);
+    return 0;
+  } catch (err) {
+    process.stderr.write(`switchyard: could not push to the fleet's Redis: ${(err as Error).message}\n`);
+    return 2;
+  }
 }
 
 async function start(args: string[]): Promise<number> {

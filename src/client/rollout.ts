@@ -1,6 +1,7 @@
 import { UsageError } from './connection.js';
 import { EXIT, printJson, type ClientCommand } from './context.js';
 import { waitForRollout } from './follow.js';
+import { FLEET_HELP, FLEET_OPTIONS, fleetLine, fleetQuery } from './fleet.js';
 import { formatTraffic, rolloutReport } from './rollout-format.js';
 import { waitTimeout } from './switch.js';
 import { isRollbackView, isRolloutView, type RollbackView, type RolloutView } from './views.js';
@@ -56,16 +57,17 @@ export const rollbackCommand: ClientCommand = {
 Send all of SERVICE's traffic back, at once, to the host it had before its last switch
 (POST /services/SERVICE/rollback). During a rollout, this aborts the rollout. With nothing to
 roll back to (no switch since start-up) the admin API refuses with 400.
-`,
-  options: {},
+${FLEET_HELP}`,
+  options: { ...FLEET_OPTIONS },
   args: ['SERVICE'],
-  async run(ctx, [service]) {
-    const { body } = await ctx.client.call<RollbackView>('POST', `/services/${encodeURIComponent(service)}/rollback`, { shape: isRollbackView });
+  async run(ctx, [service], flags) {
+    const path = `/services/${encodeURIComponent(service)}/rollback${fleetQuery(flags)}`;
+    const { body } = await ctx.client.call<RollbackView>('POST', path, { shape: isRollbackView });
     if (ctx.json) printJson(ctx.io, body);
     else {
       const h = body.history;
       const what = h ? `${h.event.replace('_', ' ')}: traffic ${formatTraffic(h.traffic)}` : 'done';
-      ctx.io.out(`${body.service} rolled back (${what})\n`);
+      ctx.io.out(`${body.service} rolled back (${what})\n${fleetLine(body)}`);
     }
     return EXIT.ok;
   },

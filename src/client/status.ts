@@ -1,4 +1,5 @@
 import { EXIT, printJson, type ClientCommand, type ClientContext } from './context.js';
+import { fleetReport } from './fleet.js';
 import { formatTraffic, rolloutBrief } from './rollout-format.js';
 import { renderTable } from './table.js';
 import {
@@ -34,10 +35,18 @@ traffic (its host, or the split in percent) and its current or last rollout, and
 target with its weight and health. It exits 0 whenever it could ask, whatever the health says.
 With --json it prints {status, services, upstreams, rollouts} as the admin API answered
 (GET /status, /services, /upstreams, /services/NAME/rollout; rollouts[NAME] is null if none).
+  --fleet   the instance's fleet instead (GET /fleet): every live instance with its admin
+            address, the version it applied, when it was last seen, and its targets' health
 `,
-  options: {},
+  options: { fleet: { type: 'boolean' } },
   args: [],
-  async run(ctx) {
+  async run(ctx, _args, flags) {
+    if (flags.fleet) {
+      const { view, text } = await fleetReport(ctx);
+      if (ctx.json) printJson(ctx.io, view);
+      else ctx.io.out(text);
+      return EXIT.ok;
+    }
     const report = await fetchStatus(ctx);
     if (ctx.json) printJson(ctx.io, report);
     else ctx.io.out(renderStatus(report, ctx.client.endpoint.url));

@@ -3,6 +3,7 @@ import { UsageError } from './connection.js';
 import { EXIT, printJson, type ClientCommand, type FlagValues } from './context.js';
 import { waitForRollout } from './follow.js';
 import { AdminHttpError } from './admin-client.js';
+import { FLEET_HELP, FLEET_OPTIONS, fleetLine, fleetQuery } from './fleet.js';
 import { formatTraffic, rolloutReport } from './rollout-format.js';
 import { isRolloutView, isServiceView, type RolloutView, type ServiceView } from './views.js';
 
@@ -50,7 +51,7 @@ rollback; auto; 5; resume).
                            (exit 130), not the rollout. With --json: the final rollout as JSON.
                            An admin API that stops answering (a restart) is retried for 30s.
   --timeout DURATION       with --wait: give up after DURATION (exit 1); the rollout goes on
-`,
+${FLEET_HELP}`,
   options: {
     force: { type: 'boolean' },
     steps: { type: 'string' },
@@ -58,20 +59,23 @@ rollback; auto; 5; resume).
     ...Object.fromEntries(Object.keys(PLAN_FLAGS).map((f) => [f, { type: 'string' as const }])),
     wait: { type: 'boolean' },
     timeout: { type: 'string' },
+    ...FLEET_OPTIONS,
   },
   args: ['SERVICE', 'UPSTREAM'],
   async run(ctx, [service, upstream], flags) {
     const path = `/services/${encodeURIComponent(service)}`;
     const plan = rolloutBody(upstream, flags);
     const timeoutMs = waitTimeout(flags);
+    const fleet = fleetQuery(flags);
     if (plan === undefined) {
       const body: Record<string, unknown> = { host: upstream, ...(flags.force ? { force: true } : {}) };
-      const { body: svc } = await withForceHint(ctx.client.call<ServiceView>('PATCH', path, { body, shape: isServiceView }));
+      const { body: svc } = await withForceHint(ctx.client.call<ServiceView>('PATCH', path + fleet, { body, shape: isServiceView }));
       if (ctx.json) printJson(ctx.io, svc);
-      else ctx.io.out(`switched ${svc.name} to ${upstream}: traffic ${formatTraffic(svc.traffic)}\n`);
+      else ctx.io.out(`switched ${svc.name} to ${upstream}: traffic ${formatTraffic(svc.traffic)}\n${fleetLine(svc)}`);
       return EXIT.ok;
     }
-    const { body: view } = await withForceHint(ctx.client.call<RolloutView>('POST', `${path}/rollout`, { body: plan, shape: isRolloutView }));
+    const { body: view } = await withForceHint(ctx.client.call<RolloutView>('POST', `${path}/rollout${fleet}`, { body: plan, shape: isRolloutView }));
+    if (!ctx.json) ctx.io.out(fleetLine(view));
     if (flags.wait) {
       if (!ctx.json) ctx.io.out(rolloutReport(view) + '\n');
       return waitForRollout(ctx, view, timeoutMs);

@@ -140,7 +140,7 @@ export class RolloutController {
   lead(by: string): void {
     this.leading = true;
     for (const svc of this.pipeline.current.config.services) {
-      if (!svc.rollout || svc.rollout.state !== 'running') continue;
+      if (svc.rollout?.state !== 'running') continue;
       const live = this.rebuild(svc.name, svc.host, svc.rollout);
       this.pipeline.note(svc.name, 'rollout_resumed', { via: 'fleet', by }, `taken up by the fleet's leader at step ${live.engine.step + 1}`);
     }

@@ -76,3 +76,20 @@ export async function startCli(yaml: string, args: string[] = [], ms = 20_000): 
     },
   };
 }
+
+/** Run a CLI command to its end: its exit code and output. */
+export async function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const base: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'silent', ...env };
+  delete base.SWITCHYARD_ADMIN_TOKEN;
+  const child = spawn(process.execPath, [CLI, ...args], { env: base, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const code = await new Promise<number>((resolve) => child.once('close', (c) => resolve(c ?? 1)));
+  return { code, stdout, stderr };
+}
