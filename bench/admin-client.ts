@@ -37,6 +37,11 @@ export class AdminClient {
     return this.call('PATCH', `/services/${encodeURIComponent(service)}`, JSON.stringify(change));
   }
 
+  /** `PATCH /services/{service}?wait=fleet`: answered once every instance of the fleet applied it. */
+  patchServiceFleetWide(service: string, change: Record<string, unknown>): Promise<TimedCall> {
+    return this.call('PATCH', `/services/${encodeURIComponent(service)}?wait=fleet`, JSON.stringify(change));
+  }
+
   /** `GET /upstreams/{upstream}/health`, timed the same way. */
   upstreamHealth(upstream: string): Promise<TimedCall> {
     return this.call('GET', `/upstreams/${encodeURIComponent(upstream)}/health`);

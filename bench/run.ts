@@ -4,6 +4,7 @@
  * a missed goal is reported, not fatal.
  */
 import path from 'node:path';
+import { fleet } from './fleet.js';
 import { manyClients } from './many-clients.js';
 import { overhead } from './overhead.js';
 import { reloadLatency } from './reload-latency.js';
@@ -18,7 +19,7 @@ import { switchLatency } from './switch-latency.js';
 import { targetKill } from './target-kill.js';
 import { workers } from './workers.js';
 
-const SCENARIOS: Scenario[] = [overhead, workers, switchLatency, manyClients, targetKill, rolloutAccuracy, rolloutChart, reloadLatency, soak];
+const SCENARIOS: Scenario[] = [overhead, workers, switchLatency, fleet, manyClients, targetKill, rolloutAccuracy, rolloutChart, reloadLatency, soak];
 
 /** Run one scenario, turning a throw into a failed report so the others still run. */
 async function runScenario(scenario: Scenario, settings: ReturnType<typeof readSettings>): Promise<ScenarioReport> {

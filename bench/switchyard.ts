@@ -46,6 +46,8 @@ export interface ConfigOptions {
   loopProbeDir?: string;
   /** SWITCHYARD_WORKER_DISTRIBUTION for the run ("cluster" or "reuseport"). */
   distribution?: string;
+  /** A `fleet` block: this instance joins the fleet `name` through the Redis at `redis`. */
+  fleet?: { redis: string; name: string; instance: string };
 }
 
 const BUILT_CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
@@ -60,6 +62,7 @@ export function configYaml(proxyPort: number, adminPort: number, host: string, u
     'admin:',
     `  listen: "127.0.0.1:${adminPort}"`,
     ...(options.metrics === false ? ['metrics:', '  enabled: false'] : []),
+    ...(options.fleet ? [`fleet: { redis: "${options.fleet.redis}", name: ${options.fleet.name}, instance: ${options.fleet.instance} }`] : []),
     'services:',
     `  - name: ${SERVICE}`,
     `    host: ${host}`,
