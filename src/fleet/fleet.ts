@@ -290,7 +290,8 @@ export class Fleet implements SharedLog {
       const meta = JSON.stringify({ instance: this.id, at: Date.now(), seed: true });
       const text = sharedText(pipeline.current.config);
       const seeded = this.version === 0 ? await this.log.append(0, text, meta) : await this.log.seed(this.version, text, meta);
-      if (!seeded.ok) return; // another instance seeded first: the next round reads its version
+      // Another instance seeded first: join its version instead.
+      if (!seeded.ok) return this.sync();
       this.logger.info(
         { fleet: this.name, version: seeded.version },
         this.version === 0 ? 'fleet: new fleet seeded from this config' : 'fleet: Redis had lost the log: seeded it again with the version this instance runs',

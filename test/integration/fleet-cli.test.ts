@@ -19,8 +19,8 @@ describe('a fleet of switchyard processes (the real CLI, a real redis-server)', 
   const started: StartedCli[] = [];
   const yaml = (name: string, instance: string, service: Record<string, unknown> = {}) =>
     `fleet: { redis: "${redis.url}", name: ${name}, instance: ${instance} }\n${blueGreenYaml({ blue: [blue.address], green: [green.address] }, service)}`;
-  const start = async (text: string) => {
-    const s = await startCli(text);
+  const start = async (text: string, args: string[] = []) => {
+    const s = await startCli(text, args);
     started.push(s);
     return s;
   };
@@ -75,8 +75,8 @@ describe('a fleet of switchyard processes (the real CLI, a real redis-server)', 
     expect((await fetch(survivor.proxy)).headers.get('x-upstream')).toBe('green');
   });
 
-  it('pushes a file to the fleet, lists the fleet, and switches with --wait-fleet', async () => {
-    const p = await start(yaml('ops', 'p'));
+  it('pushes a file to the fleet, lists the fleet, and switches with --wait-fleet (one instance with two workers)', async () => {
+    const p = await start(yaml('ops', 'p'), ['--workers', '2']);
     const q = await start(yaml('ops', 'q'));
     await waitFor(async () => ((await json(`${p.admin}/fleet`)).data as unknown[]).length === 2, 10_000, 'both instances live');
     const dir = await mkdtemp(join(tmpdir(), 'switchyard-push-'));
@@ -95,7 +95,8 @@ describe('a fleet of switchyard processes (the real CLI, a real redis-server)', 
     expect(listed.stdout).toMatch(/blue 1\/1, green 1\/1/);
     const switched = await runCli(['switch', 'svc', 'blue', '--wait-fleet', '--admin', q.admin]);
     expect(switched).toMatchObject({ code: 0, stdout: expect.stringMatching(/fleet version 3 applied by p, q within \d+ ms of the call/) });
-    for (const s of [p, q]) expect((await fetch(s.proxy)).headers.get('x-upstream')).toBe('blue');
+    // Both of p's workers serve the fleet's version once the answer is in (fresh connections spread over them).
+    for (const s of [p, p, p, p, q]) expect((await fetch(s.proxy, { headers: { connection: 'close' } })).headers.get('x-upstream')).toBe('blue');
     const back = await runCli(['rollback', 'svc', '--wait-fleet', '--fleet-timeout', '2s', '--admin', p.admin]);
     expect(back).toMatchObject({ code: 0, stdout: expect.stringMatching(/fleet version 4 applied by p, q/) });
     for (const s of [p, q]) expect((await fetch(s.proxy)).headers.get('x-upstream')).toBe('green');
