@@ -121,8 +121,8 @@ export class Fleet implements SharedLog {
   private planned = 0;
   /** Bumped whenever the running config stops being the one changes were planned on (a remote version, a lost proposal). */
   private epoch = 0;
-  /** Own proposals in flight: version → the text proposed. */
-  private readonly pending = new Map<number, string>();
+  /** Own proposals in flight: version → the text proposed, and when this instance swapped it in. */
+  private readonly pending = new Map<number, { readonly text: string; readonly at: number }>();
   /** Proposals are sent one at a time, in the order they were made. */
   private chain: Promise<unknown> = Promise.resolve();
   /** The shared text of the config running here. */
@@ -217,9 +217,11 @@ export class Fleet implements SharedLog {
     const expected = this.planned;
     const version = expected + 1;
     this.planned = version;
-    this.pending.set(version, text);
+    // This instance serves the change from now (the pipeline swapped it in just before): that is when it applied it.
+    const swappedAt = Date.now();
+    this.pending.set(version, { text, at: swappedAt });
     const epoch = this.epoch;
-    const meta = JSON.stringify({ instance: this.id, at: Date.now() });
+    const meta = JSON.stringify({ instance: this.id, at: swappedAt });
     const recorded = this.chain.then(async () => {
       if (epoch !== this.epoch) throw this.lost(epoch, 'another change came first');
       let result: { ok: boolean; version: number };
@@ -229,10 +231,10 @@ export class Fleet implements SharedLog {
         throw this.lost(epoch, undefined, err);
       }
       if (!result.ok) throw this.lost(epoch, `version ${result.version} came first`);
-      if (this.pending.get(version) === text) {
+      if (this.pending.get(version)?.text === text) {
         this.pending.delete(version);
         if (version > this.cursor) this.cursor = version;
-        this.applied(version);
+        this.applied(version, swappedAt);
       }
       return version;
     });
@@ -319,8 +321,8 @@ export class Fleet implements SharedLog {
     this.cursor = e.version;
     const mine = this.pending.get(e.version);
     this.pending.delete(e.version);
-    if (mine === e.config) {
-      this.applied(e.version);
+    if (mine?.text === e.config) {
+      this.applied(e.version, mine.at);
       return;
     }
     const { pipeline } = this.requireHost();
@@ -359,9 +361,9 @@ export class Fleet implements SharedLog {
   }
 
   /** This instance runs `version` now: say so to the fleet (a waiting ?wait=fleet hears it at once). */
-  private applied(version: number): void {
+  private applied(version: number, at = Date.now()): void {
     this.version = version;
-    this.appliedAt = Date.now();
+    this.appliedAt = at;
     if (this.refused && this.refused.version < version) this.refused = undefined;
     if (!this.cmd.isReady) return;
     const message = JSON.stringify({ id: this.id, version, at: this.appliedAt });
