@@ -169,6 +169,8 @@ export class App {
         rollouts: this.rollouts,
         traffic: pool?.traffic ?? this.state.traffic,
         health: () => upstreamHealth(this.pipeline.current),
+        // A hand edit refused while Redis was away is read again.
+        resynced: () => void this.reloader?.settled(),
       });
     }
     if (this.workers) this.proxyAddresses = await this.workers.start();

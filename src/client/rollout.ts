@@ -24,8 +24,8 @@ export const rolloutCommand: ClientCommand = {
             --wait follows it as \`switch --wait\` does (exit 0 succeeded, 1 rolled back or
             aborted or --timeout passed, 130 Ctrl-C); --timeout DURATION bounds the wait
 An action the rollout's state does not allow (resume after an abort) is refused with 409.
-`,
-  options: { wait: { type: 'boolean' }, timeout: { type: 'string' } },
+${FLEET_HELP}`,
+  options: { wait: { type: 'boolean' }, timeout: { type: 'string' }, ...FLEET_OPTIONS },
   args: ['ACTION', 'SERVICE'],
   async run(ctx, [action, service], flags) {
     if (!(ACTIONS as readonly string[]).includes(action)) {
@@ -33,11 +33,14 @@ An action the rollout's state does not allow (resume after an abort) is refused 
     }
     if (action !== 'status' && (flags.wait || flags.timeout !== undefined)) throw new UsageError('--wait and --timeout go with `rollout status`');
     const timeoutMs = waitTimeout(flags);
+    const fleet = fleetQuery(flags);
+    if (action === 'status' && fleet) throw new UsageError('--wait-fleet goes with a change: pause, resume, promote or abort');
     const path = `/services/${encodeURIComponent(service)}/rollout`;
     const view =
       action === 'status'
         ? await ctx.client.get<RolloutView>(path, { shape: isRolloutView })
-        : (await ctx.client.call<RolloutView>('POST', `${path}/${action}`, { shape: isRolloutView })).body;
+        : (await ctx.client.call<RolloutView>('POST', `${path}/${action}${fleet}`, { shape: isRolloutView })).body;
+    if (!ctx.json) ctx.io.out(fleetLine(view));
     if (flags.wait) {
       if (!ctx.json) ctx.io.out(rolloutReport(view) + '\n');
       return waitForRollout(ctx, view, timeoutMs, view.judgements.length);

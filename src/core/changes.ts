@@ -25,8 +25,8 @@ export type Change =
     }
   /** An upstream's targets (Kong's target API). */
   | { readonly kind: 'targets'; readonly upstream: string; readonly targets: readonly UpstreamTarget[]; readonly detail: string }
-  /** A whole new config: a hand edit of the file, or POST /config. */
-  | { readonly kind: 'config'; readonly config: Config };
+  /** A whole new config: a hand edit of the file, POST /config, or a fleet version (with the history entries it left where it was made). */
+  | { readonly kind: 'config'; readonly config: Config; readonly entries?: readonly PlannedEntry[] };
 
 /** A history entry a change will leave, once applied. */
 export interface PlannedEntry {
@@ -109,7 +109,9 @@ export function planChange(config: Config, change: Change): Plan {
     }
     case 'config': {
       const changed = change.config.services.filter((s) => JSON.stringify(s) !== JSON.stringify(config.services.find((o) => o.name === s.name)));
-      return { next: change.config, scope: [], issues: [], entries: changed.map((s) => ({ service: s.name, event: 'config' as const })) };
+      const known = new Set(change.config.services.map((s) => s.name));
+      const entries = change.entries?.filter((e) => known.has(e.service)) ?? changed.map((s) => ({ service: s.name, event: 'config' as const }));
+      return { next: change.config, scope: [], issues: [], entries };
     }
   }
 }

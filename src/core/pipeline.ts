@@ -2,7 +2,7 @@ import type { Config } from '../config/schema/config-schema.js';
 import { requireValidConfig } from '../config/schema/validate.js';
 import { ConflictError, SwitchyardError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { type Change, planChange } from './changes.js';
+import { type Change, type PlannedEntry, planChange } from './changes.js';
 import type { Actor, History, HistoryEntry, HistoryEvent } from './history.js';
 import { type Snapshot, trafficOf } from './snapshot.js';
 import type { ProxyState } from './state.js';
@@ -27,8 +27,12 @@ export interface Replicas {
 export interface SharedLog {
   /** Why no change can be made now (the fleet's store is unreachable): a 503. */
   blocked(): string | undefined;
-  /** Record an applied config as the fleet's next version: resolves with it, or rejects (409 when another instance's change came first, 503 when the store went away). */
-  propose(config: Config): Promise<number>;
+  /**
+   * Record an applied config as the fleet's next version (with the history entries it left
+   * here, and `replicated`: when every worker serves it): resolves with the version, or
+   * rejects (409 when another instance's change came first, 503 when the store went away).
+   */
+  propose(config: Config, replicated: Promise<unknown>, entries: readonly PlannedEntry[]): Promise<number>;
 }
 
 /** Told of every applied change, right after the swap (rollouts reconcile with a new config here). */
@@ -92,7 +96,7 @@ export class ChangePipeline {
     const snapshot = this.state.swap(config);
     const replicated = this.replicas?.publish(snapshot) ?? NONE;
     this.lastReplicated = replicated;
-    const recorded = this.record(config, actor);
+    const recorded = this.record(config, actor, replicated, plan.entries);
     for (const e of plan.entries) this.note(e.service, e.event, actor, e.detail);
     this.log.info({ change: change.kind, via: actor.via, by: actor.by, generation: snapshot.generation, hash: snapshot.hash }, 'config change applied');
     // Observers may apply follow-up changes (a rollout taken up from a new config); one that
@@ -116,9 +120,9 @@ export class ChangePipeline {
   }
 
   /** In a fleet, a change made here goes to the log; one that failed to is logged here, and its answer (if any) says why. */
-  private record(config: Config, actor: Actor): Promise<unknown> {
+  private record(config: Config, actor: Actor, replicated: Promise<unknown>, entries: readonly PlannedEntry[]): Promise<unknown> {
     if (!this.shared || actor.via === 'fleet') return RECORDED;
-    const recorded = this.shared.propose(config);
+    const recorded = this.shared.propose(config, replicated, entries);
     recorded.catch((err: unknown) =>
       this.log.warn({ via: actor.via, by: actor.by, err: err instanceof Error ? err.message : String(err) }, 'a change was not recorded in the fleet log'),
     );
@@ -131,6 +135,11 @@ export class ChangePipeline {
     if (actor.via === 'fleet') return;
     const blocked = this.shared?.blocked();
     if (blocked !== undefined) throw new SwitchyardError('UNAVAILABLE', blocked);
+  }
+
+  /** Why the fleet takes no change now (its store is unreachable); undefined when it does, or outside a fleet. */
+  sharedBlocked(): string | undefined {
+    return this.shared?.blocked();
   }
 
   /** Check a change against the running config without applying it: throws the 400, 404, 409 or 503 that apply() would. */

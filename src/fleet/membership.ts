@@ -81,8 +81,17 @@ export class Membership {
 function parse(raw: unknown): InstanceRecord | undefined {
   if (typeof raw !== 'string') return undefined;
   try {
-    const r = JSON.parse(raw) as Partial<InstanceRecord>;
-    return typeof r.id === 'string' && typeof r.version === 'number' ? (r as InstanceRecord) : undefined;
+    const r = JSON.parse(raw) as Partial<Record<keyof InstanceRecord, unknown>>;
+    const time = (t: unknown) => typeof t === 'number' && Number.isFinite(t) && Math.abs(t) < 8.64e15;
+    const ok =
+      typeof r.id === 'string' &&
+      typeof r.admin === 'string' &&
+      Number.isSafeInteger(r.version) &&
+      time(r.at) &&
+      (r.applied_at === undefined || time(r.applied_at)) &&
+      typeof r.upstreams === 'object' &&
+      r.upstreams !== null;
+    return ok ? (r as unknown as InstanceRecord) : undefined;
   } catch {
     return undefined;
   }

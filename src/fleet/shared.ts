@@ -1,4 +1,6 @@
 import type { Config } from '../config/schema/config-schema.js';
+import type { PlannedEntry } from '../core/changes.js';
+import type { HistoryEvent } from '../core/history.js';
 import { checkConfig } from '../config/schema/validate.js';
 import { issueText, isMapping } from '../config/schema/dsl.js';
 
@@ -29,6 +31,9 @@ export function fromShared(text: string, local: Config): { config: Config } | { 
   if (!isMapping(doc)) return { error: 'not a JSON object' };
   const stray = Object.keys(doc).filter((k) => !(SHARED_KEYS as readonly string[]).includes(k));
   if (stray.length > 0) return { error: `${stray.join(', ')}: not shared by a fleet (only ${SHARED_KEYS.join(', ')})` };
+  // A version always carries every shared section: one without services would silently remove them all.
+  const absent = SHARED_KEYS.filter((k) => !Object.hasOwn(doc, k));
+  if (absent.length > 0) return { error: `missing ${absent.join(', ')}` };
   const { proxy, admin, log, fleet } = local;
   const { config, issues } = checkConfig({ ...doc, proxy, admin, log, ...(fleet ? { fleet } : {}) });
   if (config) return { config };
@@ -38,4 +43,43 @@ export function fromShared(text: string, local: Config): { config: Config } | { 
       .map(issueText)
       .join('; '),
   };
+}
+
+const EVENTS: ReadonlySet<string> = new Set<HistoryEvent>([
+  'switch',
+  'rollback',
+  'change',
+  'targets',
+  'config',
+  'rollout_started',
+  'rollout_step',
+  'rollout_judgement',
+  'rollout_paused',
+  'rollout_resumed',
+  'rollout_succeeded',
+  'rollout_rolled_back',
+  'rollout_aborted',
+]);
+
+/**
+ * Who made a version and the history entries it left where it was made (a switch, a rollout
+ * step and its reason), read from the entry's meta; anything malformed is dropped, since the
+ * entries only describe a version, never change it.
+ */
+export function entriesOf(meta: string): { by: string; entries?: PlannedEntry[] } {
+  let m: { instance?: unknown; entries?: unknown };
+  try {
+    m = JSON.parse(meta) as typeof m;
+  } catch {
+    return { by: 'unknown' };
+  }
+  const by = typeof m?.instance === 'string' ? m.instance.slice(0, 200) : 'unknown';
+  if (!Array.isArray(m.entries)) return { by };
+  const entries: PlannedEntry[] = [];
+  for (const e of m.entries.slice(0, 1000) as { service?: unknown; event?: unknown; detail?: unknown }[]) {
+    if (typeof e?.service !== 'string' || typeof e.event !== 'string' || !EVENTS.has(e.event)) continue;
+    const detail = typeof e.detail === 'string' ? e.detail.slice(0, 2000) : undefined;
+    entries.push({ service: e.service, event: e.event as HistoryEvent, ...(detail !== undefined ? { detail } : {}) });
+  }
+  return { by, entries };
 }

@@ -17,9 +17,11 @@ export const REPORT_WAIT_MS = 1000;
  * instance's death stays right.
  */
 export class FleetTraffic implements TrafficSource {
-  private readonly byProcess = new Map<string, Map<string, ReportedCounts>>();
-  private nonce = 0;
-  private waiting?: { readonly nonce: number; readonly pending: Set<string>; readonly done: () => void };
+  private readonly byProcess = new Map<string, { seq: number; counts: Map<string, ReportedCounts> }>();
+  /** Requests in flight by nonce: who has yet to answer, and who already did. */
+  private readonly waiting = new Map<number, { readonly pending: Set<string>; readonly answered: Set<string>; done(): void }>();
+  /** Nonces start at a random point, so that answers meant for an earlier leader are not taken for this one's. */
+  private nonce = Math.floor(Math.random() * 2 ** 30);
 
   /**
    * `ask(nonce)` publishes the request and resolves with the ids of the live instances that
@@ -31,36 +33,38 @@ export class FleetTraffic implements TrafficSource {
   readonly refresh = async (): Promise<void> => {
     const nonce = ++this.nonce;
     let done = () => {};
-    const answered = new Promise<void>((resolve) => {
+    const all = new Promise<void>((resolve) => {
       done = resolve;
     });
-    const pending = new Set<string>();
-    this.waiting = { nonce, pending, done };
-    const live = await this.ask(nonce).catch(() => []);
-    for (const id of live) if (!this.answered.has(`${id}#${nonce}`)) pending.add(id);
-    if (pending.size === 0) done();
+    const w = { pending: new Set<string>(), answered: new Set<string>(), done };
+    this.waiting.set(nonce, w);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, REPORT_WAIT_MS);
     });
-    await Promise.race([answered, timeout]);
-    clearTimeout(timer);
-    if (this.waiting?.nonce === nonce) this.waiting = undefined;
-    this.answered.clear();
+    try {
+      const live = await Promise.race([this.ask(nonce).catch(() => []), timeout.then(() => [])]);
+      for (const id of live) if (!w.answered.has(id)) w.pending.add(id);
+      if (w.pending.size === 0) done();
+      await Promise.race([all, timeout]);
+    } finally {
+      clearTimeout(timer);
+      this.waiting.delete(nonce);
+    }
   };
 
-  /** Answers that came before the list of who should answer did. */
-  private readonly answered = new Set<string>();
-
-  /** An instance's counts, in answer to request `nonce`. */
-  update(id: string, boot: number, nonce: number, traffic: Readonly<Record<string, ReportedCounts>>): void {
+  /** A process's counts (its `seq`-th report), in answer to request `nonce`; an older report arriving late is ignored. */
+  update(id: string, boot: number, seq: number, nonce: number, traffic: Readonly<Record<string, ReportedCounts>>): void {
     const key = `${id}#${boot}`;
-    let counts = this.byProcess.get(key);
-    if (!counts) this.byProcess.set(key, (counts = new Map()));
-    for (const [upstream, c] of Object.entries(traffic)) counts.set(upstream, c);
-    const w = this.waiting;
-    if (!w || w.nonce !== nonce) return;
-    this.answered.add(`${id}#${nonce}`);
+    let known = this.byProcess.get(key);
+    if (!known) this.byProcess.set(key, (known = { seq: 0, counts: new Map() }));
+    if (seq > known.seq) {
+      known.seq = seq;
+      for (const [upstream, c] of Object.entries(traffic)) known.counts.set(upstream, c);
+    }
+    const w = this.waiting.get(nonce);
+    if (!w) return;
+    w.answered.add(id);
     if (w.pending.delete(id) && w.pending.size === 0) w.done();
   }
 
@@ -68,7 +72,7 @@ export class FleetTraffic implements TrafficSource {
     const buckets = new Uint32Array(BUCKETS);
     let requests = 0;
     let errors = 0;
-    for (const counts of this.byProcess.values()) {
+    for (const { counts } of this.byProcess.values()) {
       const c = counts.get(upstream);
       if (!c) continue;
       requests += c.requests;

@@ -1,6 +1,6 @@
 import type { Clock, Timer } from '../clock.js';
 import type { Config, RolloutBlock } from '../config/schema/config-schema.js';
-import type { Change } from '../core/changes.js';
+import type { Change, PlannedEntry } from '../core/changes.js';
 import type { Actor } from '../core/history.js';
 import type { ChangePipeline } from '../core/pipeline.js';
 import type { Snapshot } from '../core/snapshot.js';
@@ -20,6 +20,10 @@ interface Live {
 }
 
 const ROLLOUT: Actor = { via: 'rollout', by: 'rollout' };
+/** How soon a judgement is tried again while the fleet takes no change. */
+const BLOCKED_RETRY_MS = 500;
+/** The history events that end a rollout, and the state each leaves it in. */
+const ENDINGS = { rollout_succeeded: 'succeeded', rollout_rolled_back: 'rolled_back', rollout_aborted: 'aborted' } as const;
 const RESTART: Actor = { via: 'restart', by: 'restart' };
 
 /**
@@ -160,16 +164,18 @@ export class RolloutController {
    * that changed (a step, a pause elsewhere) rebuilds the engine from it; a block that is gone
    * ended the rollout on another instance, and the service's host says how.
    */
-  sync(config: Config): void {
+  sync(config: Config, entries: readonly PlannedEntry[] = []): void {
     for (const svc of config.services) {
       const live = this.rollouts.get(svc.name);
       if (svc.rollout) {
-        if (!live || live.engine.done || !same(blockOf(live.engine), svc.rollout)) this.rebuild(svc.name, svc.host, svc.rollout);
+        if (!live || live.engine.done || !sameBlock(blockOf(live.engine), svc.rollout)) this.rebuild(svc.name, svc.host, svc.rollout);
       } else if (live && !live.engine.done) {
         if (live.timer) this.clock.clearTimeout(live.timer);
         live.timer = undefined;
-        const ended = svc.host === live.engine.plan.to ? 'succeeded' : 'aborted';
-        live.engine.settle(ended, this.clock.now(), `${ended} on another instance of the fleet (its history has the details)`);
+        // The instance that ended it said how (its history entry); else the host it left says which end.
+        const entry = entries.find((e) => e.service === svc.name && e.event in ENDINGS);
+        const ended = entry ? ENDINGS[entry.event as keyof typeof ENDINGS] : svc.host === live.engine.plan.to ? 'succeeded' : 'aborted';
+        live.engine.settle(ended, this.clock.now(), entry?.detail ?? `${ended} on another instance of the fleet`);
       }
     }
   }
@@ -179,7 +185,8 @@ export class RolloutController {
     const old = this.rollouts.get(service);
     if (old?.timer) this.clock.clearTimeout(old.timer);
     const { plan, progress } = fromBlock(service, host, block);
-    const engine = RolloutEngine.restore({ ...plan, onRestart: 'resume' }, progress, this.clock.now());
+    // Not a restart: the rollout goes on whatever its on_restart says.
+    const engine = RolloutEngine.restore(plan, progress, this.clock.now(), true);
     const live: Live = { engine, reading: this.reading(plan.to), applied: engine.weight() };
     this.rollouts.set(service, live);
     this.arm(live);
@@ -193,7 +200,7 @@ export class RolloutController {
   private changed(change: Change, next: Snapshot, actor: Actor): void {
     if (change.kind !== 'config') return;
     if (actor.via === 'fleet') {
-      this.sync(next.config);
+      this.sync(next.config, change.entries);
       return;
     }
     for (const [service, live] of this.rollouts) {
@@ -211,8 +218,13 @@ export class RolloutController {
   /** A window ended: with workers, collect their latest counts first, then judge. */
   private tick(service: string): void {
     const live = this.rollouts.get(service);
-    if (!live) return;
+    if (!live || !this.leading) return;
     live.timer = undefined;
+    // A fleet that takes no change now could not record the step: judge once it can, never judge and lose it.
+    if (this.pipeline.sharedBlocked() !== undefined) {
+      live.timer = this.clock.setTimeout(() => this.tick(service), BLOCKED_RETRY_MS);
+      return;
+    }
     const refresh = this.traffic.refresh?.();
     if (!refresh) {
       this.judge(live);
@@ -221,7 +233,9 @@ export class RolloutController {
     const due = live.engine.nextJudgementAt;
     // A command (pause, abort, a new rollout) while the counts were on their way has dealt with this window already.
     void refresh.then(() => {
-      if (!this.closed && this.rollouts.get(service) === live && live.timer === undefined && live.engine.nextJudgementAt === due) this.judge(live);
+      // A leader deposed meanwhile leaves the window to the next one.
+      if (!this.closed && this.leading && this.rollouts.get(service) === live && live.timer === undefined && live.engine.nextJudgementAt === due)
+        this.judge(live);
     });
   }
 
@@ -300,6 +314,17 @@ function stepChange(e: RolloutEngine): Extract<Change, { kind: 'rollout' }> | un
 
 function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Two rollout blocks alike, whatever the order of their keys (one built here, one read from a config). */
+function sameBlock(a: RolloutBlock | undefined, b: RolloutBlock): boolean {
+  return a !== undefined && canonical(a) === canonical(b);
+}
+
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : 1))) : v,
+  );
 }
 
 function describe(j: Judgement): string {

@@ -88,12 +88,12 @@ export class RolloutEngine {
     this.enterStep(0, now);
   }
 
-  /** A rollout saved before a restart, continued (or held, per plan.onRestart) from its step. */
-  static restore(plan: RolloutPlan, saved: SavedProgress, now: number): RolloutEngine {
+  /** A rollout saved before a restart, continued (or held, per plan.onRestart, unless `resume`) from its step. */
+  static restore(plan: RolloutPlan, saved: SavedProgress, now: number, resume = false): RolloutEngine {
     const e = new RolloutEngine(plan, saved.startedAt);
     e.failures = saved.failures;
     e.step = Math.min(saved.step, plan.steps.length - 1);
-    if (saved.state === 'paused' || plan.onRestart === 'pause') {
+    if (saved.state === 'paused' || (plan.onRestart === 'pause' && !resume)) {
       e.state = 'paused';
       e.reason = saved.state === 'paused' ? (saved.reason ?? 'paused') : 'restarted with on_restart: pause; resume to continue';
       e.nextJudgementAt = undefined;
@@ -164,7 +164,7 @@ export class RolloutEngine {
   }
 
   /** Ended elsewhere (another instance of a fleet ended it): record how. */
-  settle(state: 'succeeded' | 'aborted', now: number, reason: string): void {
+  settle(state: 'succeeded' | 'rolled_back' | 'aborted', now: number, reason: string): void {
     if (!this.done) this.finish(state, now, reason);
   }
 

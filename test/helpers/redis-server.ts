@@ -12,6 +12,9 @@ export interface TestRedis {
   connect(): Promise<RedisLike>;
   /** SIGKILL the server (its data is gone: there is no persistence). */
   kill(): Promise<void>;
+  /** SIGSTOP it: its sockets stay open and nothing answers (a stalled server), until resume(). */
+  pause(): void;
+  resume(): void;
   /** Start it again on the same port, empty, and wait until it answers. */
   restart(): Promise<void>;
   /** Close every client, then the server. */
@@ -71,6 +74,8 @@ export async function startRedis(): Promise<TestRedis> {
       return client;
     },
     kill,
+    pause: () => server.child.kill('SIGSTOP'),
+    resume: () => server.child.kill('SIGCONT'),
     restart: async () => {
       await kill();
       server = await spawnRedis(port, url);

@@ -1,5 +1,9 @@
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { App } from '../../src/app.js';
 import { FleetLog } from '../../src/fleet/log.js';
 import { Membership } from '../../src/fleet/membership.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
@@ -133,9 +137,9 @@ describe('a fleet of three instances (a real redis-server)', () => {
     expect(after.filter((s) => s.colour !== 'green')).toEqual([]);
     expect(seen.filter((s) => s.colour !== 'green' && s.colour !== 'blue')).toEqual([]);
     for (const s of [a, c]) expect(await generationOf(s)).toBe(2);
-    // Every instance's history says where the change came from.
+    // Every instance's history says what the change was and where it came from.
     const history = (await call(c.admin, 'GET', '/services/svc/history')).body.data as { event: string; via: string; by: string }[];
-    expect(history.at(-1)).toMatchObject({ event: 'config', via: 'fleet', by: 'b' });
+    expect(history.at(-1)).toMatchObject({ event: 'switch', via: 'fleet', by: 'b' });
   });
 
   it('rolls back from any instance, and answers 504 naming an instance that does not confirm in time', async () => {
@@ -163,7 +167,7 @@ describe('a fleet of three instances (a real redis-server)', () => {
     const { name, a, b, all } = await trio();
     const log = new FleetLog(await redis.connect(), name);
     expect(
-      await log.append(1, JSON.stringify({ services: [{ name: 'svc', host: 'green', routes: 'all' }], upstreams: [] }), '{"instance":"intruder"}'),
+      await log.append(1, JSON.stringify({ services: [{ name: 'svc', host: 'green', routes: 'all' }], upstreams: [], metrics: {} }), '{"instance":"intruder"}'),
     ).toEqual({
       ok: true,
       version: 2,
@@ -178,9 +182,13 @@ describe('a fleet of three instances (a real redis-server)', () => {
     await log.append(2, JSON.stringify({ admin: { listen: '0.0.0.0:8001' }, services: [], upstreams: [] }), '{"instance":"intruder"}');
     await waitFor(async () => ((await statusOf(a)).details.fleet as { refused?: { version: number } }).refused?.version === 3, 10_000, 'the second refusal');
     expect(((await statusOf(a)).details.fleet as { refused: { reason: string } }).refused.reason).toMatch(/admin: not shared by a fleet/);
+    // A version without every shared section would remove them: refused too.
+    await log.append(3, JSON.stringify({ upstreams: [] }), '{"instance":"intruder"}');
+    await waitFor(async () => ((await statusOf(a)).details.fleet as { refused?: { version: number } }).refused?.version === 4, 10_000, 'the third refusal');
+    expect(((await statusOf(a)).details.fleet as { refused: { reason: string } }).refused.reason).toBe('missing services, metrics');
     const res = await call(a.admin, 'PATCH', '/services/svc?wait=fleet', { host: 'green' });
     expect(res.status).toBe(200);
-    expect((res.body.fleet as { version: number }).version).toBe(4);
+    expect((res.body.fleet as { version: number }).version).toBe(5);
     for (const s of all) expect((await statusOf(s)).status).toBe('pass');
     for (const s of all) expect(await colourOf(s)).toBe('green');
   });
@@ -242,6 +250,55 @@ describe('a fleet of three instances (a real redis-server)', () => {
     expect(next.status).toBe(200);
     expect((next.body.fleet as { version: number; missing: string[] }).version).toBe(3);
     for (const s of all) expect(await colourOf(s)).toBe('blue');
+  });
+
+  it('undoes a change whose recording a stalled Redis does not answer (503); every instance then agrees on what the log holds', async () => {
+    const { a, all } = await trio();
+    redis.pause();
+    try {
+      const res = await call(a.admin, 'PATCH', '/services/svc', { host: 'green' });
+      expect(res.status).toBe(503);
+      expect(res.body.message).toMatch(/did not answer while this change was being recorded .*undone here/);
+      // Undone on the instance that made it: no instance serves what the fleet does not have.
+      for (const s of all) expect(await colourOf(s)).toBe('blue');
+    } finally {
+      redis.resume();
+    }
+    for (const s of all) await waitFor(async () => (await statusOf(s)).status === 'pass', 15_000, 'every instance to resync');
+    // The stalled server ran the append when it woke (version 2, green), or never got it (version 1, blue): either way, all alike.
+    const log = new FleetLog(await redis.connect(), (await call(a.admin, 'GET', '/fleet')).body.name as string);
+    const head = await log.head();
+    const expected = head?.version === 2 ? 'green' : 'blue';
+    for (const s of all) await waitFor(async () => (await generationOf(s)) === head?.version, 10_000, 'every instance at the log head');
+    for (const s of all) expect(await colourOf(s)).toBe(expected);
+    const next = expected === 'green' ? 'blue' : 'green';
+    expect((await call(a.admin, 'PATCH', '/services/svc?wait=fleet', { host: next })).status).toBe(200);
+    for (const s of all) expect(await colourOf(s)).toBe(next);
+  });
+
+  it('takes a hand edit of the config file made while Redis was down once Redis is back', async () => {
+    const name = `fleet-${++fleets}`;
+    const peer = await start(fleetYaml(name, 'peer'));
+    const dir = await mkdtemp(join(tmpdir(), 'switchyard-fleet-'));
+    const file = join(dir, 'switchyard.yaml');
+    await writeFile(file, `proxy:\n  listen: ["127.0.0.1:0"]\nadmin:\n  listen: "127.0.0.1:0"\n${fleetYaml(name, 'filed')}`);
+    const app = await App.start({ configPath: file });
+    const filed: Running = { app, proxy: `http://${app.proxyAddresses[0]}`, admin: `http://${app.adminAddress}`, close: () => app.close() };
+    running.push(filed);
+    await redis.kill();
+    await waitFor(async () => (await statusOf(filed)).status === 'warn', 10_000, 'the outage to be seen');
+    await writeFile(file, (await readFile(file, 'utf8')).replace('"host":"blue"', '"host":"green"'));
+    await waitFor(
+      async () => ((await statusOf(filed)).details.last_reload as { result?: string } | null)?.result === 'rejected',
+      10_000,
+      'the edit to be refused',
+    );
+    expect(await colourOf(filed)).toBe('blue');
+    await redis.restart();
+    // Read again once the fleet is back: applied here and, as a new version, on the peer.
+    for (const s of [filed, peer]) await waitFor(async () => (await colourOf(s)) === 'green', 15_000, 'the edit to reach every instance');
+    await waitFor(async () => (await statusOf(filed)).status === 'pass', 10_000, '/status to pass');
+    expect((await call(filed.admin, 'PATCH', '/services/svc', { retries: 2 })).status).toBe(200);
   });
 
   it('lets an instance started late catch up to the current version', async () => {

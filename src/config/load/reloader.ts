@@ -1,4 +1,5 @@
 import type { Clock } from '../../clock.js';
+import { SwitchyardError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Config } from '../schema/config-schema.js';
 import { formatDiagnostic, type ParseResult } from './parse.js';
@@ -93,7 +94,9 @@ export class Reloader {
       this.apply(reading.config);
       this.source.adopt(text, reading.config);
     } catch (err) {
-      this.source.refuse(text);
+      // In a fleet whose Redis is away no change is taken: the edit is read again once it is back, not refused for good.
+      const unavailable = err instanceof SwitchyardError && err.code === 'UNAVAILABLE';
+      if (!unavailable) this.source.refuse(text);
       // A valid file that cannot be applied (its snapshot would not build) is refused like a bad one.
       const errors = [err instanceof Error ? err.message : String(err)];
       this.status.rejected++;

@@ -285,7 +285,14 @@ const log = object({
 
 // A fleet: instances with one name share services and upstreams through Redis (SPEC 10).
 const fleet = object({
-  redis: string({ pattern: /^rediss?:\/\/[^\s]+$/, expected: 'a redis:// or rediss:// URL' })
+  // Checked without quoting the value back: it may hold a password.
+  redis: string({ minLength: 1 })
+    .refine(
+      (url, report) => {
+        if (!/^rediss?:\/\/\S+$/.test(url)) report('expected a redis:// or rediss:// URL (the value is not shown: it may hold a password)');
+      },
+      { pattern: '^rediss?://\\S+$' },
+    )
     .optional()
     .describe('The Redis URL (a password may be in it; rediss:// for TLS); SWITCHYARD_REDIS_URL when absent.'),
   name: string({ pattern: /^[A-Za-z0-9_.-]{1,64}$/, expected: 'a fleet name (letters, digits, "_", "." or "-")' }).describe(
