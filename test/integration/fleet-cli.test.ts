@@ -57,8 +57,12 @@ describe('a fleet of switchyard processes (the real CLI, a real redis-server)', 
     await waitFor(async () => (await json(`${survivor.admin}/fleet`)).leader === (survivor === x ? 'x' : 'y'), 10_000, 'a new leader');
     const takeover = Date.now() - killed;
     await waitFor(async () => (await json(`${survivor.admin}/services/svc/rollout`)).state === 'succeeded', 20_000, 'the rollout to finish');
-    for (const l of loads) await l.stop();
+    const sent = await Promise.all(loads.map((l) => l.stop()));
     expect(takeover).toBeLessThan(8000);
+    const judgements = ((await json(`${survivor.admin}/services/svc/history`)).data as { event: string }[]).filter((e) => e.event === 'rollout_judgement');
+    console.log(
+      `leader ${leaderId} SIGKILLed at step ≥ 2: ${survivor === x ? 'x' : 'y'} led after ${takeover} ms and judged ${judgements.length} step(s); survivor's load: ${sent[leader === x ? 1 : 0].sent} requests`,
+    );
     // The log holds every step the fleet took, in order: each version moves the rollout by at most one step.
     const log = new FleetLog(await redis.connect(), 'ha');
     const steps = (await log.after(0, 1000)).map((e) => {

@@ -239,8 +239,12 @@ describe('a fleet of three instances (a real redis-server)', () => {
     const during = load.seen.length;
     await waitFor(() => load.seen.length > during + 300, 10_000, 'load while Redis is down');
     await redis.restart();
+    const back = Date.now();
+    const servedDown = load.seen.length - during;
     for (const s of all) await waitFor(async () => (await statusOf(s)).status === 'pass', 15_000, 'every instance to resync');
+    const resynced = Date.now() - back;
     const seen = await load.stop();
+    console.log(`Redis down: ${servedDown} requests served meanwhile, 0 failed; every instance resynced ${resynced} ms after Redis came back empty`);
     expect(seen.filter((s) => s.colour !== 'green')).toEqual([]);
     // The log was re-seeded at the version the fleet had: nothing went back to version 1.
     const log = new FleetLog(await redis.connect(), (await call(a.admin, 'GET', '/fleet')).body.name as string);
