@@ -45,6 +45,8 @@ export interface ServiceRuntime {
   readonly stickyCookie?: string;
   /** Per-request counters by upstream and target, resolved here so a request never looks them up by name; absent with metrics off. */
   readonly stats?: ReadonlyMap<UpstreamRuntime, ReadonlyMap<Target, RequestStats>>;
+  /** `log.access`: write an access log line for each of its requests. */
+  readonly accessLog: boolean;
 }
 
 /** What a matched route carries to the forwarder. */
@@ -68,6 +70,8 @@ export interface Snapshot {
   readonly upstreams: ReadonlyMap<string, UpstreamRuntime>;
   /** Every target the snapshot routes to, so that the registry can close the rest. */
   readonly targets: ReadonlySet<Target>;
+  /** `log.access`: requests that reach no service are logged too. */
+  readonly accessLog: boolean;
 }
 
 /** What a snapshot borrows from the runtime: live targets, their health, and time. */
@@ -114,7 +118,7 @@ export function buildSnapshot(config: Config, deps: SnapshotDeps, generation: nu
   const services = new Map<string, ServiceRuntime>();
   const routes: RouteSpec<RouteRuntime>[] = [];
   for (const svc of config.services) {
-    const service = compileService(svc, upstreamFor, deps.requestStats);
+    const service = compileService(svc, upstreamFor, deps.requestStats, config.log.access);
     services.set(svc.name, service);
     for (const r of svc.routes) {
       const target = { name: r.name ?? svc.name, service, stripPath: r.strip_path, preserveHost: r.preserve_host };
@@ -124,13 +128,14 @@ export function buildSnapshot(config: Config, deps: SnapshotDeps, generation: nu
   // Every declared upstream is listed, in config order, whether or not a service uses it.
   const upstreams = new Map(config.upstreams.map((u) => [u.name, findCompiled(compiled, u.name) ?? upstreamFor(u.name)]));
 
-  return { generation, hash: configHash(config), config, router: new Router(routes), services, upstreams, targets };
+  return { generation, hash: configHash(config), config, router: new Router(routes), services, upstreams, targets, accessLog: config.log.access };
 }
 
 function compileService(
   svc: ServiceConfig,
   upstreamFor: (name: string, svc: ServiceConfig) => UpstreamRuntime,
   store: RequestStatsStore | undefined,
+  accessLog: boolean,
 ): ServiceRuntime {
   const weights = svc.split
     ? Object.entries(svc.split).map(([name, weight]) => ({ upstream: upstreamFor(name, svc), weight }))
@@ -148,6 +153,7 @@ function compileService(
     basePath: svc.path ?? '',
     readTimeout: svc.read_timeout,
     stickyCookie: svc.sticky?.cookie,
+    accessLog,
   };
 }
 

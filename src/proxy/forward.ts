@@ -4,7 +4,8 @@ import type { ErrorCode } from '../errors.js';
 import type { RouteRuntime, UpstreamRuntime } from '../core/snapshot.js';
 import type { Target } from '../core/targets.js';
 import { countFailure, type RequestStats } from '../core/request-stats.js';
-import { clientResponseHeaders, hasRequestBody } from './headers.js';
+import type { AccessLog } from './access-log.js';
+import { clientResponseHeaders, hasRequestBody, requestIdOf } from './headers.js';
 import type { FailureLog } from './failure-log.js';
 import { sendError } from './respond.js';
 
@@ -67,7 +68,12 @@ export interface ExchangeSettings {
   readonly clientBodyTimeoutMs: number;
   /** Set at shutdown: every response from then on, in-flight ones included, says `Connection: close`. */
   draining: boolean;
+  /** Where `log.access` lines go. */
+  readonly access: AccessLog;
 }
+
+/** What the access log says of a request whose client went away before it was answered (nginx's 499). */
+const CLIENT_CLOSED = 499;
 
 /**
  * One client request forwarded to one target at a time, streaming both ways. It is
@@ -82,6 +88,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private readonly hasBody: boolean;
   private readonly startedAt = performance.now();
   private status = 0;
+  /** Response body bytes sent to the client (for the access log). */
+  private bytes = 0;
 
   constructor(
     private readonly req: IncomingMessage,
@@ -124,8 +132,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
         return;
       }
       this.res.shouldKeepAlive = false;
-      sendError(this.res, 'REQUEST_TIMEOUT');
+      sendError(this.res, 'REQUEST_TIMEOUT', requestIdOf(this.headers));
       this.statsOf()?.record(408, (performance.now() - this.startedAt) / 1000);
+      this.logAccess(408);
     };
     // On the request, not the socket: Node's server destroys a timed-out socket unless the request takes the event.
     req.setTimeout(this.settings.clientBodyTimeoutMs);
@@ -165,7 +174,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (passive !== undefined) passive.status(this.dest.target.health, statusCode);
     this.status = statusCode;
     this.resumeUpstream = resume;
-    const headers = clientResponseHeaders(rawHeaders);
+    const headers = clientResponseHeaders(rawHeaders, requestIdOf(this.headers));
     if (this.dest.setCookie !== undefined) headers.push('set-cookie', this.dest.setCookie);
     // Answered before the body was read: the rest of it cannot be told from a next request, so the connection ends with this response.
     if (this.settings.draining || (this.hasBody && !this.req.complete)) this.res.shouldKeepAlive = false;
@@ -174,6 +183,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
+    this.bytes += chunk.length;
     if (this.res.write(chunk)) return true;
     // The client is slower than the upstream: pause undici until the client has drained.
     if (this.resumeUpstream !== null) this.res.once('drain', this.resumeUpstream);
@@ -186,6 +196,25 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const ms = performance.now() - this.startedAt;
     this.dest.upstream.traffic.record(ms, this.status >= 500);
     this.statsOf()?.record(this.status, ms / 1000);
+    this.logAccess(this.status);
+  }
+
+  /** One access log line for this request, when `log.access` is on (off, this is one property read). */
+  private logAccess(status: number): void {
+    const service = this.dest.route.service;
+    if (!service.accessLog) return;
+    this.settings.access.write({
+      request_id: requestIdOf(this.headers),
+      method: this.req.method ?? '',
+      service: service.name,
+      route: this.dest.route.name,
+      upstream: this.dest.upstream.name,
+      target: this.dest.target.address,
+      status,
+      duration_ms: Math.round((performance.now() - this.startedAt) * 100) / 100,
+      bytes: this.bytes,
+      retries: this.attempts - 1,
+    });
   }
 
   /** The per-request counters of where this attempt went (none with metrics off). */
@@ -207,6 +236,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.done = true;
       this.res.destroy(err);
       stats?.record(this.status, ms / 1000);
+      this.logAccess(this.status);
       return;
     }
     if (this.retryable(err) && this.retarget()) {
@@ -217,8 +247,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.done = true;
     const failure = failureCode(code);
     if (this.settings.draining || (this.hasBody && !this.req.complete)) this.res.shouldKeepAlive = false;
-    sendError(this.res, failure);
+    sendError(this.res, failure, requestIdOf(this.headers));
     stats?.record(failure === 'UPSTREAM_TIMEOUT' ? 504 : 502, ms / 1000);
+    this.logAccess(failure === 'UPSTREAM_TIMEOUT' ? 504 : 502);
     this.settings.failures.report(failure, `upstream ${this.dest.upstream.name} failed: ${code || err.message}`, {
       upstream: this.dest.upstream.name,
       target: this.dest.target.address,
@@ -229,6 +260,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (this.done) return;
     this.done = true;
     this.abortUpstream?.();
+    this.logAccess(CLIENT_CLOSED);
   };
 
   /** Tell passive health checks about a failed attempt (a client going away is not the target's fault). */

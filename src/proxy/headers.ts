@@ -5,16 +5,30 @@
  * case walks the raw header list without allocating.
  */
 
+import { randomUUID } from 'node:crypto';
+
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 /** Request headers switchyard sets itself (or undici refuses, like expect). */
-const REQUEST_OWN = new Set([...HOP_BY_HOP, 'host', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-real-ip']);
+const REQUEST_OWN = new Set([
+  ...HOP_BY_HOP,
+  'host',
+  'expect',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-real-ip',
+  'x-request-id',
+]);
+/** A client's request id longer than this is replaced (it goes into every log line and header after). */
+const MAX_REQUEST_ID = 200;
 const lengthsOf = (names: Set<string>): Uint8Array => {
   const lengths = new Uint8Array(64);
   for (const n of names) lengths[n.length] = 1;
   return lengths;
 };
 const REQUEST_LENGTHS = lengthsOf(REQUEST_OWN);
-const RESPONSE_LENGTHS = lengthsOf(HOP_BY_HOP);
+const RESPONSE_LENGTHS = lengthsOf(new Set([...HOP_BY_HOP, 'x-request-id']));
 
 /** The listener a request came in on, for X-Forwarded-Proto and -Port. */
 export interface ListenerInfo {
@@ -27,11 +41,14 @@ export interface ListenerInfo {
  * less hop-by-hop ones (and any the Connection header names), plus X-Forwarded-*.
  * `host` is passed on only with preserve_host; otherwise undici sends the target's. An
  * absolute-form request's `authority` replaces its Host header (RFC 9112 section 3.2.2).
+ * The last pair is always `x-request-id`: the client's, or a new UUID (requestIdOf reads it).
+ * W3C `traceparent` and `tracestate` pass untouched.
  */
 export function upstreamRequestHeaders(raw: readonly string[], addr: string, listener: ListenerInfo, preserveHost: boolean, authority?: string): string[] {
   const out: string[] = [];
   let host = '';
   let forwardedFor = '';
+  let requestId = '';
   let connectionTokens: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
@@ -41,6 +58,7 @@ export function upstreamRequestHeaders(raw: readonly string[], addr: string, lis
         if (lower === 'host') host = raw[i + 1];
         else if (lower === 'x-forwarded-for') forwardedFor = forwardedFor ? `${forwardedFor}, ${raw[i + 1]}` : raw[i + 1];
         else if (lower === 'connection') connectionTokens = raw[i + 1];
+        else if (lower === 'x-request-id' && requestId === '') requestId = raw[i + 1];
         continue;
       }
     }
@@ -61,11 +79,28 @@ export function upstreamRequestHeaders(raw: readonly string[], addr: string, lis
     addr,
   );
   if (preserveHost && host !== '') out.push('host', host);
+  out.push('x-request-id', requestId !== '' && requestId.length <= MAX_REQUEST_ID ? requestId : randomUUID());
   return out;
 }
 
-/** The upstream response's headers for the client: strings, less hop-by-hop ones. */
-export function clientResponseHeaders(raw: readonly Buffer[]): string[] {
+/** The request id of an upstream header list built by upstreamRequestHeaders (its last value). */
+export function requestIdOf(upstreamHeaders: readonly string[]): string {
+  return upstreamHeaders[upstreamHeaders.length - 1];
+}
+
+/** The client's x-request-id from raw request headers, or a new one (a request that reaches no upstream). */
+export function requestIdFrom(raw: readonly string[]): string {
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i].length === 12 && raw[i].toLowerCase() === 'x-request-id') {
+      const id = raw[i + 1];
+      return id !== '' && id.length <= MAX_REQUEST_ID ? id : randomUUID();
+    }
+  }
+  return randomUUID();
+}
+
+/** The upstream response's headers for the client: strings, less hop-by-hop ones, with the request's id (in place of any the upstream sent). */
+export function clientResponseHeaders(raw: readonly Buffer[], requestId: string): string[] {
   const out: string[] = [];
   let connectionTokens: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
@@ -76,10 +111,12 @@ export function clientResponseHeaders(raw: readonly Buffer[]): string[] {
         if (lower === 'connection') connectionTokens = raw[i + 1].toString('latin1');
         continue;
       }
+      if (lower === 'x-request-id') continue;
     }
     out.push(name, raw[i + 1].toString('latin1'));
   }
   if (connectionTokens !== undefined) dropNamed(out, connectionTokens);
+  out.push('x-request-id', requestId);
   return out;
 }
 

@@ -1,13 +1,14 @@
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import { ERROR_STATUS, type ErrorCode, publicErrorBody } from '../errors.js';
 
-/** Answer a proxied request with the error's public JSON body; a no-op if the client is gone. */
-export function sendError(res: ServerResponse, code: ErrorCode): void {
+/** Answer a proxied request with the error's public JSON body (and its request id); a no-op if the client is gone. */
+export function sendError(res: ServerResponse, code: ErrorCode, requestId?: string): void {
   if (res.headersSent || res.destroyed) return;
   const body = publicErrorBody(code);
   res.writeHead(ERROR_STATUS[code], {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
+    ...(requestId === undefined ? {} : { 'x-request-id': requestId }),
   });
   res.end(body);
 }

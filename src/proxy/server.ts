@@ -11,9 +11,10 @@ import { ERROR_STATUS, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { hostOf, type RouteRequest } from '../routing/router.js';
 import { clientErrorCode } from './client-errors.js';
+import { AccessLog } from './access-log.js';
 import { FailureLog } from './failure-log.js';
 import { type Candidate, chooseTarget, type Destination, Exchange, type ExchangeSettings } from './forward.js';
-import { hasRequestBody, type ListenerInfo, upstreamRequestHeaders } from './headers.js';
+import { hasRequestBody, type ListenerInfo, requestIdFrom, upstreamRequestHeaders } from './headers.js';
 import { ambiguousPath, hostHeaderCount, removeDotSegments, splitAbsoluteForm } from './request-target.js';
 import { rawErrorResponse, sendError } from './respond.js';
 import { WebSocketRelay } from './websocket.js';
@@ -81,7 +82,7 @@ export class ProxyServer {
     const { tls, limits } = options;
     this.limits = limits;
     this.stats = options.stats;
-    this.settings = { failures: new FailureLog(options.log), clientBodyTimeoutMs: limits.clientBodyTimeoutMs, draining: false };
+    this.settings = { failures: new FailureLog(options.log), clientBodyTimeoutMs: limits.clientBodyTimeoutMs, draining: false, access: new AccessLog() };
     this.ws = new WebSocketRelay(limits.tunnelTimeoutMs);
     this.client = { proto: tls ? 'https' : 'http', port: '' };
     const serverOptions: http.ServerOptions = {
@@ -116,7 +117,7 @@ export class ProxyServer {
     if (this.settings.draining) res.shouldKeepAlive = false;
     const dest = this.resolve(req);
     if (dest instanceof Refusal) {
-      this.refuse(res, dest);
+      this.refuse(req, res, dest);
       return;
     }
     const route = dest.route;
@@ -161,10 +162,27 @@ export class ProxyServer {
   }
 
   /** Answer a request that reaches no upstream, and count it (with an empty target label). */
-  private refuse(res: http.ServerResponse, r: Refusal): void {
+  private refuse(req: http.IncomingMessage, res: http.ServerResponse, r: Refusal): void {
     if (r.code === 'BAD_REQUEST' || r.code === 'URI_TOO_LONG') res.shouldKeepAlive = false;
-    sendError(res, r.code);
-    this.stats?.get(r.service, r.upstream, '').record(ERROR_STATUS[r.code], 0);
+    const requestId = requestIdFrom(req.rawHeaders);
+    sendError(res, r.code, requestId);
+    const status = ERROR_STATUS[r.code];
+    this.stats?.get(r.service, r.upstream, '').record(status, 0);
+    if (this.source.current.accessLog) {
+      const method = req.method ?? '';
+      this.settings.access.write({
+        request_id: requestId,
+        method,
+        service: r.service,
+        route: '',
+        upstream: r.upstream,
+        target: '',
+        status,
+        duration_ms: 0,
+        bytes: 0,
+        retries: 0,
+      });
+    }
   }
 
   /**
@@ -241,7 +259,10 @@ export class ProxyServer {
         clearTimeout(hard);
         clearInterval(reap);
         // http.Server's own close now only stops its connection-checking timer (the listener is already closed).
-        this.server.close(() => resolve());
+        this.server.close(() => {
+          this.settings.access.flush();
+          resolve();
+        });
       });
     });
   }

@@ -17,7 +17,7 @@ interface ExpectedConfig {
   };
   admin: { listen: string; token?: string };
   metrics: { enabled: boolean };
-  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; access: boolean };
   fleet?: { redis?: string; name: string; instance?: string };
   services: ExpectedService[];
   upstreams: ExpectedUpstream[];

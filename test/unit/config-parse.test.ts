@@ -60,7 +60,7 @@ describe('defaults', () => {
     proxy: PROXY_DEFAULTS,
     admin: { listen: '127.0.0.1:8001' },
     metrics: { enabled: true },
-    log: { level: 'info' },
+    log: { level: 'info', access: false },
     services: [],
     upstreams: [],
   };

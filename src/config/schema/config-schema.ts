@@ -281,6 +281,9 @@ const metrics = object({
 });
 const log = object({
   level: enumOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('LOG_LEVEL in the environment wins.'),
+  access: boolean()
+    .default(false)
+    .describe('One JSON line per proxied request on stdout (service, route, upstream, target, status, duration, bytes, retries, request id).'),
 });
 
 // A fleet: instances with one name share services and upstreams through Redis (SPEC 10).
