@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { App } from './app.js';
 import { formatDiagnostic, loadConfigFile } from './config/load/parse.js';
@@ -7,11 +9,15 @@ import { closeDemoUpstreams, startDemoUpstreams } from './demo/upstreams.js';
 import { createLogger } from './log.js';
 import { VERSION } from './version.js';
 
+const DEFAULT_CONFIG = 'config/switchyard.yaml';
+/** The demo config inside the installed package (dist/src/cli.js → config/switchyard.yaml). */
+const PACKAGED_CONFIG = fileURLToPath(new URL('../../config/switchyard.yaml', import.meta.url));
+
 const USAGE = `switchyard ${VERSION}: a traffic-switching reverse proxy for blue/green gateway upgrades
 
 Usage:
   switchyard start [-c FILE] [--demo] [--state FILE] [--workers N|auto]
-                                        run the proxy (default config: config/switchyard.yaml);
+                                        run the proxy (default config: config/switchyard.yaml, else the packaged demo config);
                                         --demo also starts demo upstreams (blue 9001, 9002; green 9101, 9102);
                                         --state: where admin changes go if FILE cannot be written;
                                         --workers: proxy worker processes (overrides proxy.workers)
@@ -123,7 +129,7 @@ async function start(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      config: { type: 'string', short: 'c', default: 'config/switchyard.yaml' },
+      config: { type: 'string', short: 'c' },
       demo: { type: 'boolean', default: false },
       state: { type: 'string' },
       workers: { type: 'string' },
@@ -136,7 +142,9 @@ async function start(args: string[]): Promise<number> {
     );
     return 0;
   }
-  const file = values.config ?? 'config/switchyard.yaml';
+  // Without -c: config/switchyard.yaml here, else (an install from the package, e.g. `npx switchyard start --demo`) the one it ships, kept in memory.
+  const packaged = values.config === undefined && !existsSync(DEFAULT_CONFIG);
+  const file = values.config ?? (packaged ? PACKAGED_CONFIG : DEFAULT_CONFIG);
   const workers = values.workers === undefined ? undefined : parseWorkers(values.workers);
   if (workers instanceof Error) {
     process.stderr.write(`switchyard: ${workers.message}\n`);
@@ -156,7 +164,8 @@ async function start(args: string[]): Promise<number> {
   try {
     // Loaded here, not at the top, so that the client commands start quickly without the proxy's modules.
     const { App } = await import('./app.js');
-    app = await App.start({ configPath: file, statePath: values.state, log, workers });
+    if (packaged) log.info({ config: file }, `no ${DEFAULT_CONFIG} here: running the config the package ships, with admin changes kept in memory`);
+    app = packaged ? await App.start({ config: result.config, log, workers }) : await App.start({ configPath: file, statePath: values.state, log, workers });
   } catch (err) {
     await closeDemoUpstreams(demo);
     process.stderr.write(`switchyard: ${(err as Error).message}\n`);
