@@ -1,6 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { configRoutes } from './admin/config.js';
 import { fleetRoutes, withFleetWait } from './admin/fleet.js';
+import { LiveFeed } from './admin/live.js';
+import { uiRoutes } from './admin/ui.js';
 import type { AdminContext } from './admin/context.js';
 import { metricsRoutes } from './admin/metrics.js';
 import { rolloutRoutes } from './admin/rollouts.js';
@@ -51,6 +53,8 @@ export class App {
   /** This instance's membership of a fleet, with a `fleet` block. */
   readonly fleet?: Fleet;
   readonly admin: AdminServer;
+  /** The dashboard's live feed (GET /ui/events). */
+  private readonly feed: LiveFeed;
   readonly file?: ConfigFile;
   readonly reloader?: Reloader;
   /** Bound "host:port" of each proxy listener, once started. */
@@ -109,7 +113,10 @@ export class App {
       workers: this.workers,
       fleet: this.fleet,
     };
+    this.feed = new LiveFeed(ctx, local);
     const routes = [
+      ...uiRoutes(config.admin.token !== undefined),
+      ...this.feed.routes(),
       ...statusRoutes(ctx),
       ...fleetRoutes(this.fleet),
       ...metricsRoutes(this.metrics),
@@ -206,6 +213,7 @@ export class App {
   /** Stop listening, let in-flight requests finish, then close upstream connections. */
   async close(): Promise<void> {
     this.rollouts.close();
+    this.feed.close();
     await this.fleet?.close();
     await this.reloader?.close();
     await Promise.all([...this.proxies.map((p) => p.close()), this.workers?.close(), this.admin.close()]);

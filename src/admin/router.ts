@@ -19,12 +19,16 @@ export interface AdminRequest {
   readonly ifMatch: string | undefined;
 }
 
-/** What a handler answers: a status and a JSON body, or raw text with its content type. */
+/** What a handler answers: a status and a JSON body, raw text or bytes with a content type, or a stream it writes itself. */
 export interface AdminResponse {
   readonly status: number;
   readonly body?: unknown;
-  readonly text?: string;
+  readonly text?: string | Buffer;
   readonly contentType?: string;
+  /** Extra response headers (cache-control on static files). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** A long-lived answer (server-sent events): handed the response once its headers are written. */
+  readonly stream?: (res: import('node:http').ServerResponse) => void;
   /** The entity's version, for optimistic concurrency (If-Match). */
   readonly etag?: string;
 }
@@ -37,10 +41,15 @@ export interface AdminRoute {
   readonly methods: readonly string[];
   readonly path: string;
   readonly handler: AdminHandler;
+  /** Served without the admin token: the dashboard's page and assets, which hold no data. */
+  readonly public?: boolean;
 }
 
 /** The outcome of matching a request against the admin routes. */
-export type AdminMatch = { readonly handler: AdminHandler; readonly params: Record<string, string> } | { readonly allowed: readonly string[] } | undefined;
+export type AdminMatch =
+  | { readonly handler: AdminHandler; readonly params: Record<string, string>; readonly public: boolean }
+  | { readonly allowed: readonly string[] }
+  | undefined;
 
 /** A path-segment router for the admin API; admin traffic is light, so clarity wins. */
 export class AdminRouter {
@@ -57,7 +66,7 @@ export class AdminRouter {
     for (const { segments, route } of this.routes) {
       const params = matchSegments(segments, parts);
       if (!params) continue;
-      if (route.methods.includes(method)) return { handler: route.handler, params };
+      if (route.methods.includes(method)) return { handler: route.handler, params, public: route.public === true };
       allowed.push(...route.methods);
     }
     return allowed.length > 0 ? { allowed } : undefined;

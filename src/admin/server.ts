@@ -25,10 +25,11 @@ export class AdminServer {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const started = performance.now();
     try {
-      this.authorize(req);
       const url = new URL(req.url ?? '/', 'http://admin');
       const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
       const match = this.router.match(method, url.pathname);
+      // The dashboard's page and assets hold no data: served to anyone; everything else needs the token.
+      if (match === undefined || !('handler' in match) || !match.public) this.authorize(req);
       if (match === undefined) throw new SwitchyardError('NOT_FOUND', 'Not found');
       if (!('handler' in match)) {
         res.setHeader('allow', match.allowed.join(', '));
@@ -48,6 +49,12 @@ export class AdminServer {
         ifMatch: req.headers['if-match'],
       });
       if (out.etag !== undefined) res.setHeader('etag', out.etag);
+      for (const [name, value] of Object.entries(out.headers ?? {})) res.setHeader(name, value);
+      if (out.stream) {
+        res.writeHead(out.status, { 'content-type': out.contentType ?? 'text/event-stream; charset=utf-8', 'cache-control': 'no-store' });
+        out.stream(res);
+        return;
+      }
       if (out.text !== undefined) send(res, started, out.status, out.text, out.contentType ?? 'text/plain; charset=utf-8');
       else if (out.body === undefined) send(res, started, out.status, '', undefined);
       else send(res, started, out.status, JSON.stringify(out.body, null, 2) + '\n', 'application/json; charset=utf-8');
@@ -87,7 +94,7 @@ function digest(s: string): Buffer {
 }
 
 /** Write an answer, with how long it took here since the request arrived (W3C Server-Timing): a change's cost to switchyard, apart from network and client. */
-function send(res: http.ServerResponse, started: number, status: number, body: string, contentType: string | undefined): void {
+function send(res: http.ServerResponse, started: number, status: number, body: string | Buffer, contentType: string | undefined): void {
   if (res.headersSent) return;
   res.setHeader('server-timing', `total;dur=${(performance.now() - started).toFixed(2)}`);
   // A refused body (413) is left unread, so that connection cannot carry another request.

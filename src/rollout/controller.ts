@@ -79,6 +79,11 @@ export class RolloutController {
     return live.engine;
   }
 
+  /** The current or last rollout of a service, if it had one. */
+  find(service: string): RolloutEngine | undefined {
+    return this.rollouts.get(service)?.engine;
+  }
+
   /** True while a rollout of the service is running or paused. */
   active(service: string): boolean {
     const live = this.rollouts.get(service);
