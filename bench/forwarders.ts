@@ -82,6 +82,16 @@ export const switchyardNoMetrics: Forwarder = {
   },
 };
 
+/** switchyard with `log.access: true`: the difference to `switchyard` is what the access log costs (its lines go to a file). */
+export const switchyardAccessLog: Forwarder = {
+  id: 'switchyard-access-log',
+  label: 'switchyard, access log on',
+  start: async (upstream) => {
+    const running = await startSwitchyard('blue', { blue: [upstream] }, { accessLog: true });
+    return { url: running.proxyUrl, pid: running.pid, stop: running.stop };
+  },
+};
+
 /**
  * With BENCH_BASELINE_CLI (the CLI of another build, e.g. the commit before a change): that
  * build as one more row, so a before/after comparison is made side by side in one run.

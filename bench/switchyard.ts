@@ -46,6 +46,8 @@ export interface ConfigOptions {
   loopProbeDir?: string;
   /** SWITCHYARD_WORKER_DISTRIBUTION for the run ("cluster" or "reuseport"). */
   distribution?: string;
+  /** `log: { access: true }`: one access log line per request (into the log file). */
+  accessLog?: boolean;
   /** A `fleet` block: this instance joins the fleet `name` through the Redis at `redis`. */
   fleet?: { redis: string; name: string; instance: string };
 }
@@ -62,6 +64,7 @@ export function configYaml(proxyPort: number, adminPort: number, host: string, u
     'admin:',
     `  listen: "127.0.0.1:${adminPort}"`,
     ...(options.metrics === false ? ['metrics:', '  enabled: false'] : []),
+    ...(options.accessLog ? ['log:', '  access: true'] : []),
     ...(options.fleet ? [`fleet: { redis: "${options.fleet.redis}", name: ${options.fleet.name}, instance: ${options.fleet.instance} }`] : []),
     'services:',
     `  - name: ${SERVICE}`,
