@@ -47,13 +47,13 @@ export class LiveFeed {
       if (this.pages.size === 0) this.stop();
     });
     // The first state at once, then every tick.
-    void this.message().then((m) => res.write(m));
+    void this.message().then((m) => send(res, m), () => undefined);
     this.timer ??= setInterval(() => void this.tick(), FEED_INTERVAL_MS);
   }
 
   private async tick(): Promise<void> {
-    const m = await this.message();
-    for (const res of this.pages) res.write(m);
+    const m = await this.message().catch(() => undefined);
+    if (m !== undefined) for (const res of this.pages) send(res, m);
   }
 
   private stop(): void {
@@ -101,4 +101,9 @@ export class LiveFeed {
     const seconds = (now - before.at) / 1000;
     return { rps: Math.round((w.requests / seconds) * 10) / 10, error_rate: w.requests === 0 ? 0 : w.errors / w.requests, p99_ms: w.p99Ms ?? null };
   }
+}
+
+/** Write to a page still open (one that went away is dropped by its close event). */
+function send(res: ServerResponse, message: string): void {
+  if (!res.writableEnded && !res.destroyed) res.write(message);
 }
