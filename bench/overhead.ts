@@ -2,16 +2,7 @@
  * SPEC 9.1, overhead: the same load, at fixed concurrency, against one demo upstream directly
  * and through each forwarder, every forwarder a fresh child process pinned to its own CPU.
  */
-import {
-  bareUndici,
-  baselineSwitchyard,
-  direct,
-  nodeHttpProxy,
-  switchyard,
-  switchyardAccessLog,
-  switchyardNoMetrics,
-  type Forwarder,
-} from './forwarders.js';
+import { bareUndici, baselineSwitchyard, direct, nodeHttpProxy, switchyard, switchyardAccessLog, switchyardNoMetrics, type Forwarder } from './forwarders.js';
 import type { LoadResult, LoadTask } from './load.js';
 import { expectUpstream } from './probe.js';
 import { CPU, runTask } from './processes.js';

@@ -47,7 +47,10 @@ export class LiveFeed {
       if (this.pages.size === 0) this.stop();
     });
     // The first state at once, then every tick.
-    void this.message().then((m) => send(res, m), () => undefined);
+    void this.message().then(
+      (m) => send(res, m),
+      () => undefined,
+    );
     this.timer ??= setInterval(() => void this.tick(), FEED_INTERVAL_MS);
   }
 

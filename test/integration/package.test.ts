@@ -65,6 +65,18 @@ describe('the npm package, installed from its tarball', () => {
       expect(res.status).toBe(200);
       expect(res.headers.get('x-upstream')).toBe('blue');
       expect(((await (await fetch('http://127.0.0.1:8001/status')).json()) as { status: string }).status).toBe('pass');
+      // The dashboard and every file it loads come from the package.
+      for (const asset of [
+        '/ui',
+        '/ui/assets/app.js',
+        '/ui/assets/app.css',
+        '/ui/assets/preact.mjs',
+        '/ui/assets/hooks.mjs',
+        '/ui/assets/htm.mjs',
+        '/ui/assets/uPlot.esm.js',
+        '/ui/assets/uPlot.min.css',
+      ])
+        expect((await fetch(`http://127.0.0.1:8001${asset}`)).status, asset).toBe(200);
     } finally {
       child.kill('SIGTERM');
       setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
