@@ -11,9 +11,10 @@ FROM node:24-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
-COPY tsconfig.json ./
+COPY tsconfig.json tsconfig.ui.json ./
 COPY src ./src
-RUN npx tsc -p tsconfig.json
+COPY ui ./ui
+RUN npx tsc -p tsconfig.json && npx tsc -p tsconfig.ui.json
 
 FROM node:24-slim
 ENV NODE_ENV=production
@@ -21,6 +22,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/ui ./dist/ui
+COPY ui ./ui
 COPY config ./config
 COPY schema ./schema
 COPY deploy/docker/switchyard.yaml /etc/switchyard/switchyard.yaml
@@ -28,7 +31,7 @@ RUN mkdir -p /var/lib/switchyard && chown node:node /var/lib/switchyard
 USER node
 EXPOSE 8000 8001
 VOLUME ["/var/lib/switchyard"]
-# Ready when GET /status answers pass or warn (with the admin token when one is set).
+# Healthy while the admin API answers GET /status (with the admin token when one is set).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "dist/src/healthcheck.js"]
 ENTRYPOINT ["node", "dist/src/cli.js"]

@@ -17,7 +17,7 @@ const USAGE = `switchyard ${VERSION}: a traffic-switching reverse proxy for blue
 
 Usage:
   switchyard start [-c FILE] [--demo] [--state FILE] [--workers N|auto]
-                                        run the proxy (default config: config/switchyard.yaml, else the packaged demo config);
+                                        run the proxy (default config: config/switchyard.yaml; with --demo and none here, the packaged one);
                                         --demo also starts demo upstreams (blue 9001, 9002; green 9101, 9102);
                                         --state: where admin changes go if FILE cannot be written;
                                         --workers: proxy worker processes (overrides proxy.workers)
@@ -143,7 +143,11 @@ async function start(args: string[]): Promise<number> {
     return 0;
   }
   // Without -c: config/switchyard.yaml here, else (an install from the package, e.g. `npx switchyard start --demo`) the one it ships, kept in memory.
-  const packaged = values.config === undefined && !existsSync(DEFAULT_CONFIG);
+  const packaged = values.config === undefined && values.demo && !existsSync(DEFAULT_CONFIG);
+  if (packaged && values.state !== undefined) {
+    process.stderr.write(`switchyard: --state needs a config file (-c FILE); without ${DEFAULT_CONFIG} here, --demo runs the packaged one in memory\n`);
+    return 1;
+  }
   const file = values.config ?? (packaged ? PACKAGED_CONFIG : DEFAULT_CONFIG);
   const workers = values.workers === undefined ? undefined : parseWorkers(values.workers);
   if (workers instanceof Error) {
@@ -164,7 +168,7 @@ async function start(args: string[]): Promise<number> {
   try {
     // Loaded here, not at the top, so that the client commands start quickly without the proxy's modules.
     const { App } = await import('./app.js');
-    if (packaged) log.info({ config: file }, `no ${DEFAULT_CONFIG} here: running the config the package ships, with admin changes kept in memory`);
+    if (packaged) log.warn({ config: file }, `no ${DEFAULT_CONFIG} here: --demo runs the config the package ships, with admin changes kept in memory`);
     app = packaged ? await App.start({ config: result.config, log, workers }) : await App.start({ configPath: file, statePath: values.state, log, workers });
   } catch (err) {
     await closeDemoUpstreams(demo);

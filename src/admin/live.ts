@@ -28,6 +28,8 @@ interface Rates {
 export class LiveFeed {
   private readonly pages = new Set<ServerResponse>();
   private timer?: NodeJS.Timeout;
+  /** Set at shutdown: a page reconnecting then is ended at once. */
+  private closed = false;
   private last = new Map<string, { at: number; reading: Reading }>();
 
   constructor(
@@ -41,6 +43,10 @@ export class LiveFeed {
   }
 
   private open(res: ServerResponse): void {
+    if (this.closed) {
+      res.end();
+      return;
+    }
     this.pages.add(res);
     res.on('close', () => {
       this.pages.delete(res);
@@ -66,6 +72,7 @@ export class LiveFeed {
 
   /** Close every open page (shutdown). */
   close(): void {
+    this.closed = true;
     for (const res of this.pages) res.end();
     this.pages.clear();
     this.stop();
@@ -106,7 +113,12 @@ export class LiveFeed {
   }
 }
 
+/** A page that has not read this much of the feed is stuck (a frozen tab): it is dropped rather than buffered for. */
+const MAX_UNREAD = 1024 * 1024;
+
 /** Write to a page still open (one that went away is dropped by its close event). */
 function send(res: ServerResponse, message: string): void {
-  if (!res.writableEnded && !res.destroyed) res.write(message);
+  if (res.writableEnded || res.destroyed) return;
+  if (res.writableLength > MAX_UNREAD) res.destroy();
+  else res.write(message);
 }

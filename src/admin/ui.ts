@@ -17,6 +17,14 @@ const ASSETS: readonly { readonly path: string; readonly file: () => string; rea
   { path: '/ui/assets/uPlot.min.css', file: () => resolved('uplot').replace(/uPlot\.cjs\.js$/, 'uPlot.min.css'), type: 'text/css; charset=utf-8' },
 ];
 
+/** No caching of stale builds, no type sniffing, and never inside another site's frame (its buttons move traffic). */
+const HEADERS = {
+  'cache-control': 'no-cache',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'content-security-policy': "frame-ancestors 'none'",
+} as const;
+
 /** The package's root: the folder above this module that holds package.json and ui/ (from dist/src/admin or src/admin alike). */
 function root(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -55,7 +63,7 @@ export function uiRoutes(tokenRequired: boolean): AdminRoute[] {
             body = undefined;
             throw new NotFoundError(`${asset.path} is not built: run npm run build`);
           });
-          return { status: 200, text, contentType: asset.type, headers: { 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' } };
+          return { status: 200, text, contentType: asset.type, headers: HEADERS };
         },
       };
     }),

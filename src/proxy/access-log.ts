@@ -15,29 +15,17 @@ export interface AccessEntry {
 }
 
 /**
- * `log.access: true`: one JSON line per proxied request on stdout, through pino with a
- * buffered, asynchronous destination so that the request path never waits on a write.
- * Created on first use; off (the default), it costs nothing.
+ * `log.access: true`: one JSON line per proxied request on stdout, through pino. Each line
+ * is one whole write, as the other log lines are: stdout is shared with them (and with every
+ * worker), and a pipe keeps writes under 4 KiB whole, so lines never interleave; nothing is
+ * held back or lost at a crash, and nothing piles up in memory when the reader is slow (the
+ * writer waits instead). Created on first use; off (the default), it costs nothing.
  */
 export class AccessLog {
   private logger?: pino.Logger;
-  private destination?: ReturnType<typeof pino.destination>;
 
   write(entry: AccessEntry): void {
-    if (!this.logger) {
-      const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
-      this.destination = destination;
-      this.logger = pino({ base: { name: 'switchyard', kind: 'access' }, messageKey: 'msg' }, destination);
-    }
+    this.logger ??= pino({ base: { name: 'switchyard', kind: 'access' } }, pino.destination({ dest: 1, sync: true }));
     this.logger.info(entry, 'request');
-  }
-
-  /** Write out what is buffered (shutdown). */
-  flush(): void {
-    try {
-      this.destination?.flushSync();
-    } catch {
-      // stdout gone (a closed pipe): nothing left to write to.
-    }
   }
 }

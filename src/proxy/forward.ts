@@ -129,6 +129,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.abortUpstream?.();
       if (this.res.headersSent) {
         this.res.destroy();
+        this.logAccess(408);
         return;
       }
       this.res.shouldKeepAlive = false;

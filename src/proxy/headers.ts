@@ -52,7 +52,7 @@ export function upstreamRequestHeaders(raw: readonly string[], addr: string, lis
   let connectionTokens: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
-    if (name.length < 64 && REQUEST_LENGTHS[name.length] === 1) {
+    if (name.length < 64 && REQUEST_LENGTHS[name.length] === 1 && (name.length !== 12 || isX(name))) {
       const lower = name.toLowerCase();
       if (REQUEST_OWN.has(lower)) {
         if (lower === 'host') host = raw[i + 1];
@@ -105,7 +105,7 @@ export function clientResponseHeaders(raw: readonly Buffer[], requestId: string)
   let connectionTokens: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toString('latin1');
-    if (name.length < 64 && RESPONSE_LENGTHS[name.length] === 1) {
+    if (name.length < 64 && RESPONSE_LENGTHS[name.length] === 1 && (name.length !== 12 || isX(name))) {
       const lower = name.toLowerCase();
       if (HOP_BY_HOP.has(lower)) {
         if (lower === 'connection') connectionTokens = raw[i + 1].toString('latin1');
@@ -155,4 +155,9 @@ export function hasRequestBody(raw: readonly string[]): boolean {
     if (lower === 'content-length') return raw[i + 1] !== '0';
   }
   return false;
+}
+
+/** Whether a header name starts with x or X: of the names of 12 characters only x-request-id is ours, and Content-Type is too common to lower-case for nothing. */
+function isX(name: string): boolean {
+  return (name.charCodeAt(0) | 32) === 120;
 }

@@ -117,6 +117,8 @@ describe('the dashboard in a real browser (/ui, Chromium)', () => {
   it('had no console errors, and the feed refuses a call without the token', async () => {
     expect(problems, problems.join('\n')).toEqual([]);
     expect((await fetch(`${sy.admin}/ui/events`)).status).toBe(401);
-    expect((await fetch(`${sy.admin}/ui`)).status).toBe(200);
+    const ui = await fetch(`${sy.admin}/ui`);
+    expect(ui.status).toBe(200);
+    expect(ui.headers.get('x-frame-options')).toBe('DENY');
   });
 });

@@ -52,7 +52,6 @@ describe('request ids and the access log', () => {
     await (await fetch(`${sy.proxy}/app/x`, { headers: { 'x-request-id': 'req-7' } })).text();
     await (await fetch(`${sy.proxy}/elsewhere`, { headers: { 'x-request-id': 'req-8' } })).text();
     const access = () => sy.logs.filter((l) => l.kind === 'access');
-    // The access log is written through a buffer: it is out once switchyard stops.
     expect(await sy.stop()).toBe(0);
     await waitFor(() => access().length >= 2, 5000, 'two access lines');
     expect(access()[0]).toMatchObject({

@@ -30,6 +30,10 @@ describe('deploy files', () => {
     expect(docker).toMatch(/^USER node$/m);
     expect(docker).toMatch(/^HEALTHCHECK .*\n\s+CMD \["node", "dist\/src\/healthcheck\.js"\]$/m);
     expect(docker).toMatch(/"-c", "\/etc\/switchyard\/switchyard\.yaml"/);
+    // Everything the dashboard needs is in the image: its page and its compiled script.
+    expect(docker).toMatch(/^COPY --from=build \/app\/dist\/ui \.\/dist\/ui$/m);
+    expect(docker).toMatch(/^COPY ui \.\/ui$/m);
+    expect(docker).toMatch(/tsc -p tsconfig\.ui\.json/);
     for (const m of docker.matchAll(/^COPY (?!--from)(\S+)/gm)) expect(existsSync(join(ROOT, m[1])), m[1]).toBe(true);
     expect(await read('README.md')).toContain('/etc/switchyard/switchyard.yaml');
     expectValid(await read('deploy/docker/switchyard.yaml'), 'deploy/docker/switchyard.yaml');
@@ -43,6 +47,7 @@ describe('deploy files', () => {
     expect(pod.securityContext.runAsNonRoot).toBe(true);
     const container = pod.containers[0];
     expect(container.readinessProbe.exec.command).toEqual(['node', 'dist/src/healthcheck.js']);
+    expect(container.livenessProbe.tcpSocket.port).toBe('admin');
     expect(container.args).toContain('/etc/switchyard/switchyard.yaml');
     const service = kind('Service');
     expect(service?.spec.ports.map((p: { targetPort: string }) => p.targetPort)).toEqual(['proxy']);
@@ -56,7 +61,7 @@ describe('deploy files', () => {
     expect(`${stdout}${stderr}`).toBe('');
   });
 
-  it('the health check exits 0 for a live switchyard (with its token) and 1 for none', async () => {
+  it('the health check exits 0 while switchyard answers (with its token), and 1 when it does not', async () => {
     const upstream = await startEchoUpstream('blue');
     const sy = await startSwitchyard(
       `proxy:\n  listen: ["127.0.0.1:0"]\nadmin:\n  listen: "127.0.0.1:0"\n  token: t0ken\n${blueGreenYaml({ blue: [upstream.address] })}`,
@@ -69,6 +74,14 @@ describe('deploy files', () => {
     try {
       expect(await check({ SWITCHYARD_ADMIN_URL: sy.admin, SWITCHYARD_ADMIN_TOKEN: 't0ken' })).toBe(0);
       expect(await check({ SWITCHYARD_ADMIN_URL: sy.admin, SWITCHYARD_ADMIN_TOKEN: 'wrong' })).toBe(1);
+      // A service without a healthy target (status fail) is no reason to restart switchyard.
+      const marked = await fetch(`${sy.admin}/upstreams/blue/targets/${upstream.address}/unhealthy`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer t0ken' },
+      });
+      expect(marked.status).toBe(204);
+      expect(((await (await fetch(`${sy.admin}/status`, { headers: { authorization: 'Bearer t0ken' } })).json()) as { status: string }).status).toBe('fail');
+      expect(await check({ SWITCHYARD_ADMIN_URL: sy.admin, SWITCHYARD_ADMIN_TOKEN: 't0ken' })).toBe(0);
     } finally {
       await sy.close();
       await closeAll([upstream]);

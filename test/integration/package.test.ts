@@ -10,6 +10,8 @@ import { VERSION } from '../../src/version.js';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '../..');
+/** The environment without npm's own variables: under `npm exec --package=node@24` (CI's second run) they would make npx fetch that package. */
+const ENV: NodeJS.ProcessEnv = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith('npm_'))), LOG_LEVEL: 'info' };
 
 /**
  * The package as users get it: `npm pack` (of the build `npm test` made), installed from the
@@ -18,18 +20,18 @@ const ROOT = join(import.meta.dirname, '../..');
  */
 describe('the npm package, installed from its tarball', () => {
   let app: string;
-  const npx = (args: string[]) => run('npx', ['--no-install', 'switchyard', ...args], { cwd: app, env: { ...process.env, LOG_LEVEL: 'info' } });
+  const npx = (args: string[]) => run('npx', ['--no-install', 'switchyard', ...args], { cwd: app, env: ENV });
 
   beforeAll(async () => {
     const dir = await mkdtemp(join(tmpdir(), 'switchyard-pack-'));
     // --ignore-scripts: the build is already there (npm test builds first), and rebuilding it here would race the other tests.
-    await run('npm', ['pack', '--ignore-scripts', '--pack-destination', dir], { cwd: ROOT });
+    await run('npm', ['pack', '--ignore-scripts', '--pack-destination', dir], { cwd: ROOT, env: ENV });
     const tarball = (await readdir(dir)).find((f) => f.endsWith('.tgz'));
     if (!tarball) throw new Error('npm pack wrote no tarball');
     app = join(dir, 'app');
     await run('mkdir', [app]);
     await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'try-switchyard', private: true }));
-    await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(dir, tarball)], { cwd: app });
+    await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(dir, tarball)], { cwd: app, env: ENV });
   }, 180_000);
 
   it('carries the build, the demo config, the schema and the deploy files, and nothing of the tests', async () => {
@@ -45,7 +47,7 @@ describe('the npm package, installed from its tarball', () => {
     expect((await npx(['validate', 'node_modules/switchyard/config/switchyard.yaml'])).stdout).toMatch(/ok \(1 services, 2 upstreams\)/);
     // The bin npx runs, started directly so that the test's SIGTERM reaches switchyard itself.
     const bin = join(app, 'node_modules/.bin/switchyard');
-    const child = spawn(bin, ['start', '--demo'], { cwd: app, env: { ...process.env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(bin, ['start', '--demo'], { cwd: app, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
       const started = await new Promise<Record<string, unknown>>((resolve, reject) => {

@@ -221,7 +221,7 @@ function Login({ onToken }: { onToken: (t: string) => void }) {
     >
       <h2>switchyard</h2>
       <p class="muted">This admin API needs its token. It is kept for this tab only.</p>
-      <input type="password" name="token" placeholder="admin token" autocomplete="current-password" value=${value} onInput=${(e: Event) => setValue((e.target as HTMLInputElement).value)} />
+      <input type="password" name="token" placeholder="admin token" autocomplete="off" value=${value} onInput=${(e: Event) => setValue((e.target as HTMLInputElement).value)} />
       <button class="primary" type="submit">Sign in</button>
     </form>
   `;
