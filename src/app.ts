@@ -26,6 +26,7 @@ import { SwitchyardError } from './errors.js';
 import { defaultInstance, Fleet } from './fleet/fleet.js';
 import { type Logger, silentLogger } from './log.js';
 import { Metrics } from './metrics/metrics.js';
+import { Notifier } from './notify/notifier.js';
 import { limitsOf, loadTls, ProxyServer } from './proxy/server.js';
 import { RolloutController } from './rollout/controller.js';
 import { VERSION } from './version.js';
@@ -55,6 +56,8 @@ export class App {
   readonly admin: AdminServer;
   /** The dashboard's live feed (GET /ui/events). */
   private readonly feed: LiveFeed;
+  /** Webhooks for switches and rollout events (`notifications`). */
+  readonly notifier: Notifier;
   readonly file?: ConfigFile;
   readonly reloader?: Reloader;
   /** Bound "host:port" of each proxy listener, once started. */
@@ -80,6 +83,8 @@ export class App {
     // In a fleet, rollouts run on the leader only, judged on every instance's traffic.
     const local = this.workers?.traffic ?? this.state.traffic;
     this.rollouts = new RolloutController(this.pipeline, this.fleet?.traffic ?? local, clock, !this.fleet);
+    this.notifier = new Notifier(() => this.pipeline.current.config, log, this.fleet?.id);
+    this.pipeline.history.onEntry((service, entry) => this.notifier.entry(service, entry));
     if (file) {
       const reload = (next: Config) => this.pipeline.apply({ kind: 'config', config: next }, { via: 'file', by: file.path });
       this.reloader = new Reloader(file.path, file, reload, clock, log);
@@ -88,10 +93,11 @@ export class App {
       const pool = this.workers;
       const metrics = new Metrics(
         pool
-          ? { runtime: this.state, reloads: this.reloader?.status, workers: () => pool.metrics(), fleet: this.fleet }
+          ? { runtime: this.state, reloads: this.reloader?.status, workers: () => pool.metrics(), fleet: this.fleet, notifications: () => this.notifier.view() }
           : {
               runtime: this.state,
               fleet: this.fleet,
+              notifications: () => this.notifier.view(),
               requests: stats,
               reloads: this.reloader?.status,
               connections: () => Object.fromEntries(this.proxies.map((p, i) => [this.proxyAddresses[i] ?? String(i), p.connections])),
@@ -112,6 +118,7 @@ export class App {
       reloads: this.reloader?.status,
       workers: this.workers,
       fleet: this.fleet,
+      notifications: () => this.notifier.view(),
     };
     this.feed = new LiveFeed(ctx, local);
     const routes = [
@@ -214,6 +221,7 @@ export class App {
   async close(): Promise<void> {
     this.rollouts.close();
     this.feed.close();
+    this.notifier.close();
     await this.fleet?.close();
     await this.reloader?.close();
     await Promise.all([...this.proxies.map((p) => p.close()), this.workers?.close(), this.admin.close()]);

@@ -5,6 +5,7 @@ import type { ChangePipeline } from '../core/pipeline.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { HealthRegistry } from '../health/registry.js';
 import type { Logger } from '../log.js';
+import type { EndpointView } from '../notify/notifier.js';
 import type { RolloutController } from '../rollout/controller.js';
 
 /** What admin handlers share: the change pipeline, rollouts, health marks, and facts about this process. */
@@ -25,4 +26,6 @@ export interface AdminContext {
   readonly workers?: { view(): WorkersView };
   /** This instance's fleet, with a `fleet` block. */
   readonly fleet?: Fleet;
+  /** The webhook endpoints sent to, with their figures. */
+  readonly notifications?: () => readonly EndpointView[];
 }

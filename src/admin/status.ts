@@ -17,8 +17,10 @@ function status(ctx: AdminContext): Record<string, unknown> {
   const reload = ctx.reloads;
   const rejected = reload?.last?.result === 'rejected';
   const fleetProblem = ctx.fleet?.problem();
+  const notifications = ctx.notifications?.() ?? [];
+  const failing = notifications.some((n) => n.failing);
   return {
-    status: dead.length > 0 ? 'fail' : rejected || fleetProblem !== undefined ? 'warn' : 'pass',
+    status: dead.length > 0 ? 'fail' : rejected || fleetProblem !== undefined || failing ? 'warn' : 'pass',
     version: ctx.version,
     description: 'switchyard',
     details: {
@@ -31,6 +33,7 @@ function status(ctx: AdminContext): Record<string, unknown> {
       last_reload: reload?.last ?? null,
       uptime_seconds: Math.round((Date.now() - ctx.startedAt) / 1000),
       upstreams,
+      ...(notifications.length > 0 ? { notifications } : {}),
       ...(ctx.workers ? ctx.workers.view() : {}),
       ...(dead.length > 0 ? { services_without_healthy_targets: dead.map((s) => s.name) } : {}),
     },

@@ -8,11 +8,11 @@ import { issueText, isMapping } from '../config/schema/dsl.js';
  * What a fleet shares is the traffic model; listeners, the admin token, logging and the
  * fleet block stay per instance and come from each instance's own file (SPEC 10).
  */
-export const SHARED_KEYS = ['services', 'upstreams', 'metrics'] as const;
+export const SHARED_KEYS = ['services', 'upstreams', 'metrics', 'notifications'] as const;
 
 /** The shared part of a config, as the fleet log keeps it: one canonical JSON text. */
 export function sharedText(config: Config): string {
-  return JSON.stringify({ services: config.services, upstreams: config.upstreams, metrics: config.metrics });
+  return JSON.stringify({ services: config.services, upstreams: config.upstreams, metrics: config.metrics, notifications: config.notifications });
 }
 
 /**
@@ -31,8 +31,8 @@ export function fromShared(text: string, local: Config): { config: Config } | { 
   if (!isMapping(doc)) return { error: 'not a JSON object' };
   const stray = Object.keys(doc).filter((k) => !(SHARED_KEYS as readonly string[]).includes(k));
   if (stray.length > 0) return { error: `${stray.join(', ')}: not shared by a fleet (only ${SHARED_KEYS.join(', ')})` };
-  // A version always carries every shared section: one without services would silently remove them all.
-  const absent = SHARED_KEYS.filter((k) => !Object.hasOwn(doc, k));
+  // A version always carries these: one without services would silently remove them all (notifications came later, and may be absent).
+  const absent = (['services', 'upstreams', 'metrics'] as const).filter((k) => !Object.hasOwn(doc, k));
   if (absent.length > 0) return { error: `missing ${absent.join(', ')}` };
   const { proxy, admin, log, fleet } = local;
   const { config, issues } = checkConfig({ ...doc, proxy, admin, log, ...(fleet ? { fleet } : {}) });

@@ -22,6 +22,8 @@ export interface MetricSources {
   readonly connections?: () => Record<string, number>;
   /** With workers: each worker's metrics, summed into the scrape (prom-client's cluster aggregation). */
   readonly workers?: () => Promise<MetricsJson[]>;
+  /** Webhook endpoints and their delivery counts. */
+  readonly notifications?: () => readonly { readonly sent: number; readonly failed: number; readonly dropped: number }[];
   /** In a fleet: the version applied here, live instances, versions refused, whether this instance leads. */
   readonly fleet?: { readonly version: number; readonly liveCount: number; readonly refusedTotal: number; readonly leader: boolean };
 }
@@ -44,6 +46,7 @@ export class Metrics {
     if (sources.runtime) this.gauges(sources.runtime);
     if (sources.connections) connectionsGauge(r, sources.connections);
     if (sources.fleet) fleetMetrics(r, sources.fleet);
+    if (sources.notifications) notificationMetrics(r, sources.notifications);
     this.switches = new Counter({
       name: 'switchyard_switches_total',
       help: 'Changes of where a service sends traffic, by kind.',
@@ -174,6 +177,26 @@ function requestMetrics(r: Registry, stats: RequestStatsStore): void {
     collect() {
       this.reset();
       for (const s of stats.all()) if (s.retries > 0) this.inc({ service: s.service, upstream: s.upstream, target: s.target }, s.retries);
+    },
+  });
+}
+
+/** Webhook deliveries by result, over every endpoint (the primary's alone). */
+function notificationMetrics(r: Registry, endpoints: NonNullable<MetricSources['notifications']>): void {
+  new Counter({
+    name: 'switchyard_notifications_total',
+    help: 'Webhook events by result: sent, failed (after retries), dropped (queue full).',
+    labelNames: ['result'],
+    registers: [r],
+    aggregator: 'max',
+    collect() {
+      this.reset();
+      const list = endpoints();
+      for (const result of ['sent', 'failed', 'dropped'] as const)
+        this.inc(
+          { result },
+          list.reduce((n, e) => n + e[result], 0),
+        );
     },
   });
 }

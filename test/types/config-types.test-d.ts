@@ -19,6 +19,12 @@ interface ExpectedConfig {
   metrics: { enabled: boolean };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; access: boolean };
   fleet?: { redis?: string; name: string; instance?: string };
+  notifications: {
+    url: string;
+    events: ('switch' | 'rollback' | 'rollout_started' | 'rollout_step' | 'judgement' | 'paused' | 'resumed' | 'succeeded' | 'rolled_back' | 'aborted')[];
+    secret?: string;
+    timeout: number;
+  }[];
   services: ExpectedService[];
   upstreams: ExpectedUpstream[];
 }

@@ -74,7 +74,7 @@ describe('JSON Schema', () => {
     const schema = configJsonSchema() as Record<string, any>;
     expect(schema.$schema).toBe('http://json-schema.org/draft-07/schema#');
     expect(schema.additionalProperties).toBe(false);
-    expect(Object.keys(schema.properties)).toEqual(['proxy', 'admin', 'metrics', 'log', 'fleet', 'services', 'upstreams', '_format_version']);
+    expect(Object.keys(schema.properties)).toEqual(['proxy', 'admin', 'metrics', 'log', 'fleet', 'notifications', 'services', 'upstreams', '_format_version']);
     const service = schema.properties.services.items;
     expect(service.additionalProperties).toBeUndefined();
     expect(service.required).toEqual(['name']);

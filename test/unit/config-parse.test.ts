@@ -61,6 +61,7 @@ describe('defaults', () => {
     admin: { listen: '127.0.0.1:8001' },
     metrics: { enabled: true },
     log: { level: 'info', access: false },
+    notifications: [],
     services: [],
     upstreams: [],
   };
@@ -222,7 +223,7 @@ describe('shape errors point at the offending node', () => {
     [
       'unknown top-level key',
       yaml('services: []', 'foo: 1'),
-      ['c.yaml:2:1 unknown key "foo" (allowed: proxy, admin, metrics, log, fleet, services, upstreams, _format_version)'],
+      ['c.yaml:2:1 unknown key "foo" (allowed: proxy, admin, metrics, log, fleet, notifications, services, upstreams, _format_version)'],
     ],
     ['unknown key in our own section', yaml('admin:', '  listen: 127.0.0.1:1', '  tokn: x'), ['c.yaml:3:3 admin: unknown key "tokn" (allowed: listen, token)']],
     [
@@ -384,7 +385,7 @@ describe('shape errors point at the offending node', () => {
     const result = errors(yaml('upstreams:', '  - name: u', '    targets: [{ target: a, weight: -1 }]', 'foo: 1', 'services:', '  - host: h'));
     expect(result).toEqual([
       'c.yaml:3:36 upstreams[0].targets[0].weight: expected an integer from 0 to 65535, got -1',
-      'c.yaml:4:1 unknown key "foo" (allowed: proxy, admin, metrics, log, fleet, services, upstreams, _format_version)',
+      'c.yaml:4:1 unknown key "foo" (allowed: proxy, admin, metrics, log, fleet, notifications, services, upstreams, _format_version)',
       'c.yaml:6:5 services[0]: missing required key "name"',
     ]);
   });
@@ -392,7 +393,9 @@ describe('shape errors point at the offending node', () => {
   it('follows aliases and merge keys', () => {
     const text = yaml('x-checks: &checks { active: { http_path: /ready } }', 'upstreams:', '  - name: u', '    healthchecks: *checks');
     // x-checks is itself an unknown top-level key; the alias still resolves.
-    expect(errors(text)).toEqual(['c.yaml:1:1 unknown key "x-checks" (allowed: proxy, admin, metrics, log, fleet, services, upstreams, _format_version)']);
+    expect(errors(text)).toEqual([
+      'c.yaml:1:1 unknown key "x-checks" (allowed: proxy, admin, metrics, log, fleet, notifications, services, upstreams, _format_version)',
+    ]);
     const merged = load(yaml('upstreams:', '  - &base { name: a, healthchecks: { active: { http_path: /ready } } }', '  - { <<: *base, name: b }'));
     expect(merged.upstreams[1].healthchecks.active.http_path).toBe('/ready');
   });

@@ -286,6 +286,30 @@ const log = object({
     .describe('One JSON line per proxied request on stdout (service, route, upstream, target, status, duration, bytes, retries, request id).'),
 });
 
+/** What a webhook can be told of (SPEC 12). */
+export const NOTIFY_EVENTS = [
+  'switch',
+  'rollback',
+  'rollout_started',
+  'rollout_step',
+  'judgement',
+  'paused',
+  'resumed',
+  'succeeded',
+  'rolled_back',
+  'aborted',
+] as const;
+
+// Webhooks: a JSON event (with a Slack-compatible `text`) POSTed for each switch and rollout event.
+const notification = object({
+  url: string({ pattern: /^https?:\/\/\S+$/, expected: 'an http:// or https:// URL' }).describe('Where each event is POSTed as JSON.'),
+  events: array(enumOf(NOTIFY_EVENTS), { minItems: 1 })
+    .default([...NOTIFY_EVENTS])
+    .describe('Which events to send (default: all).'),
+  secret: string({ minLength: 1 }).optional().describe('Signs each body: x-switchyard-signature: sha256=HMAC-SHA256(secret, body), hex.'),
+  timeout: duration({ min: 100, max: 60_000 }).default('5s').describe('How long one delivery may take before it is retried.'),
+});
+
 // A fleet: instances with one name share services and upstreams through Redis (SPEC 10).
 const fleet = object({
   // Checked without quoting the value back: it may hold a password.
@@ -314,6 +338,7 @@ export const configSchema = object(
     metrics: metrics.default({}),
     log: log.default({}),
     fleet: fleet.optional(),
+    notifications: array(notification).default([]),
     services: array(service).default([]),
     upstreams: array(upstream).default([]),
     _format_version: string().optional().describe('decK format version; accepted and ignored.'),
