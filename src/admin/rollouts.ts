@@ -101,6 +101,7 @@ export function rolloutView(e: RolloutEngine): Record<string, unknown> {
     failure_threshold: p.failureThreshold,
     on_failure: p.onFailure,
     gate: p.gate,
+    gates: p.gates.map((g) => ({ url: g.url, before: g.before, timeout_ms: g.timeoutMs })),
     max_inconclusive: p.maxInconclusive,
     failures: e.failures,
     started_at: iso(e.startedAt),

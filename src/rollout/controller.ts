@@ -7,6 +7,7 @@ import type { Snapshot } from '../core/snapshot.js';
 import { type Reading, type TrafficSource, windowBetween } from '../core/traffic.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { type Judgement, RolloutEngine, type RolloutPlan } from './engine.js';
+import { askGates } from './gates.js';
 import { blockOf, fromBlock } from './plan.js';
 
 /** A rollout in progress (or the last one of a service), with what drives it. */
@@ -231,26 +232,27 @@ export class RolloutController {
       return;
     }
     const refresh = this.traffic.refresh?.();
-    if (!refresh) {
+    const gates = live.engine.gatesDue();
+    if (!refresh && gates.length === 0) {
       this.judge(live);
       return;
     }
     const due = live.engine.nextJudgementAt;
-    // A command (pause, abort, a new rollout) while the counts were on their way has dealt with this window already.
-    void refresh.then(() => {
+    // A command (pause, abort, a new rollout) while the counts or the gates' answers were on their way has dealt with this window already.
+    void Promise.all([refresh, gates.length > 0 ? askGates(gates, live.engine) : undefined]).then(([, held]) => {
       // A leader deposed meanwhile leaves the window to the next one.
       if (!this.closed && this.leading && this.rollouts.get(service) === live && live.timer === undefined && live.engine.nextJudgementAt === due)
-        this.judge(live);
+        this.judge(live, held);
     });
   }
 
-  /** Judge the window that ended, then carry out what the engine decided. */
-  private judge(live: Live): void {
+  /** Judge the window that ended (held back by a gate's refusal, if any), then carry out what the engine decided. */
+  private judge(live: Live, held?: string): void {
     const e = live.engine;
     const service = e.plan.service;
     try {
       const end = this.reading(e.plan.to);
-      const judgement = e.evaluate(this.clock.now(), windowBetween(live.reading, end));
+      const judgement = e.evaluate(this.clock.now(), windowBetween(live.reading, end), held);
       // A timer may fire a millisecond before the wall clock says the window ended: then nothing
       // was judged, and the window must keep counting from where it began.
       if (judgement) {

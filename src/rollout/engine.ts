@@ -24,6 +24,15 @@ export interface RolloutPlan {
   readonly maxInconclusive: number;
   /** After a restart: carry on from the saved step, or hold for a person. */
   readonly onRestart: 'resume' | 'pause';
+  /** Webhooks asked before the rollout moves on: before every step, or before the final one. */
+  readonly gates: readonly RolloutGate[];
+}
+
+/** A confirmation webhook (Flagger's confirm-rollout / confirm-promotion). */
+export interface RolloutGate {
+  readonly url: string;
+  readonly before: 'step' | 'promote';
+  readonly timeoutMs: number;
 }
 
 /** What is saved of a live rollout so that it survives a restart. */
@@ -120,10 +129,16 @@ export class RolloutEngine {
     return this.state === 'succeeded' || this.state === 'rolled_back' || this.state === 'aborted';
   }
 
-  /** The step's window has ended: judge it and move on, hold, or fail. */
-  evaluate(now: number, window: WindowFigures): Judgement | undefined {
+  /**
+   * The step's window has ended: judge it and move on, hold, or fail. `held` is why a gate
+   * refused to let the rollout move on: a window that would pass is then inconclusive (a gate
+   * never passes a step; a failing window still fails).
+   */
+  evaluate(now: number, window: WindowFigures, held?: string): Judgement | undefined {
     if (this.state !== 'running' || this.nextJudgementAt === undefined || now < this.nextJudgementAt) return undefined;
-    const { verdict, errorRate, reason } = judge(this.plan, window);
+    const judged = judge(this.plan, window);
+    const { verdict, errorRate, reason } =
+      held !== undefined && judged.verdict === 'pass' ? { ...judged, verdict: 'inconclusive' as const, reason: held } : judged;
     const j: Judgement = { at: now, step: this.step, weight: this.weight(), verdict, errorRate, reason, ...window };
     this.judgements.push(j);
     if (verdict === 'pass') this.passed(now);
@@ -166,6 +181,13 @@ export class RolloutEngine {
   /** Ended elsewhere (another instance of a fleet ended it): record how. */
   settle(state: 'succeeded' | 'rolled_back' | 'aborted', now: number, reason: string): void {
     if (!this.done) this.finish(state, now, reason);
+  }
+
+  /** The gates to ask before the next step: every `step` gate, and `promote` gates before the final one. */
+  gatesDue(): readonly RolloutGate[] {
+    if (this.state !== 'running' || this.plan.gates.length === 0) return [];
+    const final = this.step + 1 === this.plan.steps.length - 1;
+    return this.plan.gates.filter((g) => g.before === 'step' || final);
   }
 
   /** True while paused at a manual gate, before the final step. */

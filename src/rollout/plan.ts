@@ -17,6 +17,7 @@ export function blockOf(e: RolloutEngine): RolloutBlock | undefined {
     gate: p.gate,
     max_inconclusive: p.maxInconclusive,
     on_restart: p.onRestart,
+    gates: p.gates.map((g) => ({ url: g.url, before: g.before, timeout: g.timeoutMs })),
     state: progress.state,
     step: progress.step + 1,
     failures: progress.failures,
@@ -42,6 +43,7 @@ export function planOf(service: string, from: string, b: RolloutRequest): Rollou
     gate: b.gate,
     maxInconclusive: b.max_inconclusive,
     onRestart: b.on_restart,
+    gates: b.gates.map((g) => ({ url: g.url, before: g.before, timeoutMs: g.timeout })),
   };
 }
 

@@ -57,6 +57,7 @@ interface ExpectedRollout {
   gate: 'auto' | 'manual';
   max_inconclusive: number;
   on_restart: 'resume' | 'pause';
+  gates: { url: string; before: 'step' | 'promote'; timeout: number }[];
   state: 'running' | 'paused';
   step: number;
   failures: number;

@@ -65,6 +65,7 @@ describe('patchText', () => {
       gate: 'auto' as const,
       max_inconclusive: 5,
       on_restart: 'resume' as const,
+      gates: [],
       state: 'running' as const,
       step: 1,
       failures: 0,

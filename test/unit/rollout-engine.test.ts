@@ -14,6 +14,7 @@ const plan = (over: Partial<RolloutPlan> = {}): RolloutPlan => ({
   gate: 'auto',
   maxInconclusive: 3,
   onRestart: 'resume',
+  gates: [],
   ...over,
 });
 const good: WindowFigures = { requests: 200, errors: 0, p99Ms: 20 };
@@ -122,5 +123,34 @@ describe('RolloutEngine', () => {
     expect([held.state, held.weight()]).toEqual(['paused', 50]);
     expect(held.reason).toMatch(/on_restart: pause/);
     expect(held.progress()).toMatchObject({ step: 2, state: 'paused', failures: 1 });
+  });
+});
+
+describe('rollout gates', () => {
+  const gated = plan({
+    gates: [
+      { url: 'http://127.0.0.1:1/step', before: 'step', timeoutMs: 1000 },
+      { url: 'http://127.0.0.1:1/promote', before: 'promote', timeoutMs: 1000 },
+    ],
+  });
+
+  it('asks the step gates before every step, and the promote gates before the final one only', () => {
+    const e = new RolloutEngine(gated, 0);
+    expect(e.gatesDue().map((g) => g.before)).toEqual(['step']);
+    e.evaluate(1000, good);
+    e.evaluate(2000, good);
+    expect(e.step).toBe(2);
+    expect(e.gatesDue().map((g) => g.before)).toEqual(['step', 'promote']);
+  });
+
+  it('holds where it is when a gate refuses: inconclusive whatever the figures, pausing after max_inconclusive', () => {
+    const e = new RolloutEngine(gated, 0);
+    const j = e.evaluate(1000, good, 'gate http://127.0.0.1:1/step answered 503');
+    expect(j).toMatchObject({ verdict: 'inconclusive', reason: 'gate http://127.0.0.1:1/step answered 503' });
+    expect(e.step).toBe(0);
+    e.evaluate(2000, good, 'refused');
+    e.evaluate(3000, good, 'refused');
+    expect(e.state).toBe('paused');
+    expect(e.gatesDue()).toEqual([]);
   });
 });

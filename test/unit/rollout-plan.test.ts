@@ -25,6 +25,7 @@ describe('rollout request', () => {
       gate: 'auto',
       maxInconclusive: 5,
       onRestart: 'resume',
+      gates: [],
     });
   });
 

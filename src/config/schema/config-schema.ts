@@ -205,6 +205,19 @@ const rolloutPlanFields = {
   gate: enumOf(['auto', 'manual']).default('auto'),
   max_inconclusive: integer({ min: 1, max: 1000 }).default(5),
   on_restart: enumOf(['resume', 'pause']).default('resume').describe('After a restart: carry on from the step, or hold for a person.'),
+  gates: array(
+    object({
+      url: string({ pattern: /^https?:\/\/\S+$/, expected: 'an http:// or https:// URL' }).describe(
+        'POSTed the rollout state; only a 2xx answer lets it move.',
+      ),
+      before: enumOf(['step', 'promote'])
+        .default('step')
+        .describe("step: before every next step (Flagger's confirm-rollout); promote: before the final one only (confirm-promotion)."),
+      timeout: duration({ min: 100, max: 60_000 }).default('5s'),
+    }),
+  )
+    .default([])
+    .describe('Webhooks that must answer 2xx before the rollout moves on; anything else is inconclusive, never a pass.'),
 };
 /** The body of POST /services/NAME/rollout: a rollout's plan, and `force` to replace a running one. */
 export const rolloutRequest = object({ ...rolloutPlanFields, force: boolean().optional() });
