@@ -97,7 +97,12 @@ export function rolloutView(e: RolloutEngine): Record<string, unknown> {
     step: e.step + 1,
     split: { [p.from]: 100 - weight, [p.to]: weight },
     interval_ms: p.intervalMs,
-    analysis: { max_error_rate: p.analysis.maxErrorRate, max_p99_ms: p.analysis.maxP99Ms, min_requests: p.analysis.minRequests },
+    analysis: {
+      max_error_rate: p.analysis.maxErrorRate,
+      max_p99_ms: p.analysis.maxP99Ms,
+      min_requests: p.analysis.minRequests,
+      metrics: p.analysis.metrics.map(({ timeoutMs, ...m }) => ({ ...m, timeout_ms: timeoutMs })),
+    },
     failure_threshold: p.failureThreshold,
     on_failure: p.onFailure,
     gate: p.gate,
@@ -117,6 +122,7 @@ export function rolloutView(e: RolloutEngine): Record<string, unknown> {
       error_rate: j.errorRate,
       p99_ms: j.p99Ms ?? null,
       reason: j.reason,
+      ...(j.metrics ? { metrics: j.metrics } : {}),
     })),
   };
 }

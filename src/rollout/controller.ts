@@ -6,8 +6,9 @@ import type { ChangePipeline } from '../core/pipeline.js';
 import type { Snapshot } from '../core/snapshot.js';
 import { type Reading, type TrafficSource, windowBetween } from '../core/traffic.js';
 import { ConflictError, NotFoundError } from '../errors.js';
-import { type Judgement, RolloutEngine, type RolloutPlan } from './engine.js';
+import { type Judgement, type MetricsVerdict, RolloutEngine, type RolloutPlan } from './engine.js';
 import { askGates } from './gates.js';
+import { queryMetrics } from './prometheus.js';
 import { blockOf, fromBlock } from './plan.js';
 
 /** A rollout in progress (or the last one of a service), with what drives it. */
@@ -233,26 +234,29 @@ export class RolloutController {
     }
     const refresh = this.traffic.refresh?.();
     const gates = live.engine.gatesDue();
-    if (!refresh && gates.length === 0) {
+    const metrics = live.engine.plan.analysis.metrics.length > 0;
+    if (!refresh && gates.length === 0 && !metrics) {
       this.judge(live);
       return;
     }
     const due = live.engine.nextJudgementAt;
-    // A command (pause, abort, a new rollout) while the counts or the gates' answers were on their way has dealt with this window already.
-    void Promise.all([refresh, gates.length > 0 ? askGates(gates, live.engine) : undefined]).then(([, held]) => {
-      // A leader deposed meanwhile leaves the window to the next one.
-      if (!this.closed && this.leading && this.rollouts.get(service) === live && live.timer === undefined && live.engine.nextJudgementAt === due)
-        this.judge(live, held);
-    });
+    // A command (pause, abort, a new rollout) while the counts, the gates' or Prometheus's answers were on their way has dealt with this window already.
+    void Promise.all([refresh, gates.length > 0 ? askGates(gates, live.engine) : undefined, metrics ? queryMetrics(live.engine) : undefined]).then(
+      ([, held, measured]) => {
+        // A leader deposed meanwhile leaves the window to the next one.
+        if (!this.closed && this.leading && this.rollouts.get(service) === live && live.timer === undefined && live.engine.nextJudgementAt === due)
+          this.judge(live, held, measured);
+      },
+    );
   }
 
   /** Judge the window that ended (held back by a gate's refusal, if any), then carry out what the engine decided. */
-  private judge(live: Live, held?: string): void {
+  private judge(live: Live, held?: string, measured?: MetricsVerdict): void {
     const e = live.engine;
     const service = e.plan.service;
     try {
       const end = this.reading(e.plan.to);
-      const judgement = e.evaluate(this.clock.now(), windowBetween(live.reading, end), held);
+      const judgement = e.evaluate(this.clock.now(), windowBetween(live.reading, end), held, measured);
       // A timer may fire a millisecond before the wall clock says the window ended: then nothing
       // was judged, and the window must keep counting from where it began.
       if (judgement) {

@@ -15,7 +15,7 @@ export interface RolloutPlan {
   /** Percent of traffic on `to` per step, increasing, the last 100. */
   readonly steps: readonly number[];
   readonly intervalMs: number;
-  readonly analysis: { readonly maxErrorRate: number; readonly maxP99Ms: number; readonly minRequests: number };
+  readonly analysis: { readonly maxErrorRate: number; readonly maxP99Ms: number; readonly minRequests: number; readonly metrics: readonly AnalysisMetric[] };
   readonly failureThreshold: number;
   readonly onFailure: OnFailure;
   /** 'manual': hold before the final step until promote. */
@@ -26,6 +26,23 @@ export interface RolloutPlan {
   readonly onRestart: 'resume' | 'pause';
   /** Webhooks asked before the rollout moves on: before every step, or before the final one. */
   readonly gates: readonly RolloutGate[];
+}
+
+/** A PromQL query judged at each window end. */
+export interface AnalysisMetric {
+  readonly name: string;
+  readonly prometheus: string;
+  readonly query: string;
+  readonly max?: number;
+  readonly min?: number;
+  readonly timeoutMs: number;
+}
+
+/** What the analysis metrics said of a window: each value (null: no data or an error), and the verdict they make. */
+export interface MetricsVerdict {
+  readonly verdict: 'pass' | 'fail' | 'inconclusive';
+  readonly reason: string;
+  readonly values: Readonly<Record<string, number | null>>;
 }
 
 /** A confirmation webhook (Flagger's confirm-rollout / confirm-promotion). */
@@ -52,6 +69,8 @@ export interface Judgement extends WindowFigures {
   readonly verdict: 'pass' | 'fail' | 'inconclusive';
   readonly errorRate: number;
   readonly reason: string;
+  /** The analysis metrics' values, when the plan has any. */
+  readonly metrics?: Readonly<Record<string, number | null>>;
 }
 
 /** Judge a window against the plan's analysis: too few requests is inconclusive, never a pass. */
@@ -134,12 +153,25 @@ export class RolloutEngine {
    * refused to let the rollout move on: a window that would pass is then inconclusive (a gate
    * never passes a step; a failing window still fails).
    */
-  evaluate(now: number, window: WindowFigures, held?: string): Judgement | undefined {
+  evaluate(now: number, window: WindowFigures, held?: string, measured?: MetricsVerdict): Judgement | undefined {
     if (this.state !== 'running' || this.nextJudgementAt === undefined || now < this.nextJudgementAt) return undefined;
     const judged = judge(this.plan, window);
-    const { verdict, errorRate, reason } =
-      held !== undefined && judged.verdict === 'pass' ? { ...judged, verdict: 'inconclusive' as const, reason: held } : judged;
-    const j: Judgement = { at: now, step: this.step, weight: this.weight(), verdict, errorRate, reason, ...window };
+    // A failure anywhere fails; else anything unsure (too little traffic, a query without data, a gate saying no) holds; else pass.
+    const parts = [judged, ...(measured ? [measured] : []), ...(held !== undefined ? [{ verdict: 'inconclusive' as const, reason: held }] : [])];
+    const worst = parts.find((p) => p.verdict === 'fail') ?? parts.find((p) => p.verdict === 'inconclusive') ?? judged;
+    const reason = measured && worst !== measured ? `${worst.reason}; ${measured.reason}` : worst.reason;
+    const { verdict } = worst;
+    const errorRate = judged.errorRate;
+    const j: Judgement = {
+      at: now,
+      step: this.step,
+      weight: this.weight(),
+      verdict,
+      errorRate,
+      reason,
+      ...window,
+      ...(measured ? { metrics: measured.values } : {}),
+    };
     this.judgements.push(j);
     if (verdict === 'pass') this.passed(now);
     else if (verdict === 'fail') this.failed(now, reason);

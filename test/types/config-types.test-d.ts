@@ -51,7 +51,12 @@ interface ExpectedRollout {
   to: string;
   steps: number[];
   interval: number;
-  analysis: { max_error_rate: number; max_p99_ms: number; min_requests: number };
+  analysis: {
+    max_error_rate: number;
+    max_p99_ms: number;
+    min_requests: number;
+    metrics: { name: string; prometheus: string; query: string; max?: number; min?: number; timeout: number }[];
+  };
   failure_threshold: number;
   on_failure: 'rollback' | 'pause';
   gate: 'auto' | 'manual';

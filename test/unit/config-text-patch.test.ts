@@ -59,7 +59,7 @@ describe('patchText', () => {
       to: 'green',
       steps: [10, 100],
       interval: 1000,
-      analysis: { max_error_rate: 0.01, max_p99_ms: 500, min_requests: 100 },
+      analysis: { max_error_rate: 0.01, max_p99_ms: 500, min_requests: 100, metrics: [] },
       failure_threshold: 2,
       on_failure: 'rollback' as const,
       gate: 'auto' as const,

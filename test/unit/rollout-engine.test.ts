@@ -8,7 +8,7 @@ const plan = (over: Partial<RolloutPlan> = {}): RolloutPlan => ({
   to: 'green',
   steps: [10, 25, 50, 100],
   intervalMs: 1000,
-  analysis: { maxErrorRate: 0.01, maxP99Ms: 500, minRequests: 100 },
+  analysis: { maxErrorRate: 0.01, maxP99Ms: 500, minRequests: 100, metrics: [] },
   failureThreshold: 2,
   onFailure: 'rollback',
   gate: 'auto',

@@ -19,7 +19,7 @@ describe('rollout request', () => {
       to: 'green',
       steps: [10, 25, 50, 100],
       intervalMs: 30_000,
-      analysis: { maxErrorRate: 0.01, maxP99Ms: 500, minRequests: 100 },
+      analysis: { maxErrorRate: 0.01, maxP99Ms: 500, minRequests: 100, metrics: [] },
       failureThreshold: 2,
       onFailure: 'rollback',
       gate: 'auto',

@@ -191,6 +191,18 @@ const rolloutSteps = array(integer({ min: 1, max: 100 }), { minItems: 1 }).refin
   const ok = steps.every((s, i) => i === 0 || s > steps[i - 1]) && steps[steps.length - 1] === 100;
   if (!ok) report('expected increasing percents ending at 100, e.g. [10, 25, 50, 100]');
 });
+// A Prometheus query a rollout judges each window on (Flagger's and Argo's metric analysis).
+const analysisMetric = object({
+  name: string({ pattern: /^[A-Za-z0-9_.-]{1,64}$/, expected: 'a metric name (letters, digits, "_", "." or "-")' }),
+  prometheus: string({ pattern: /^https?:\/\/\S+$/, expected: 'an http:// or https:// URL' }).describe("Prometheus's base URL; /api/v1/query is asked."),
+  query: string({ minLength: 1 }).describe('PromQL; {{service}}, {{upstream}} (the new one) and {{interval}} are filled in.'),
+  max: number().optional().describe('The value must be at most this.'),
+  min: number().optional().describe('The value must be at least this.'),
+  timeout: duration({ min: 100, max: 60_000 }).default('5s'),
+}).refine((m, report) => {
+  if (m.max === undefined && m.min === undefined) report('give max, min or both');
+});
+
 const rolloutPlanFields = {
   to: upstreamName,
   steps: rolloutSteps.default([10, 25, 50, 100]),
@@ -199,6 +211,9 @@ const rolloutPlanFields = {
     max_error_rate: number({ min: 0, max: 1 }).default(0.01),
     max_p99_ms: number({ min: 0, max: 3_600_000 }).default(500),
     min_requests: integer({ min: 0, max: 1e9 }).default(100),
+    metrics: array(analysisMetric)
+      .default([])
+      .describe('PromQL instant queries judged at each window end: an error or an empty result is inconclusive, never a pass.'),
   }).default({}),
   failure_threshold: integer({ min: 1, max: 1000 }).default(2),
   on_failure: enumOf(['rollback', 'pause']).default('rollback'),
