@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import net from 'node:net';
 import { createClient } from 'redis';
 import type { RedisLike } from '../../src/fleet/log.js';
+import { freePort } from './free-port.js';
 import { waitFor } from './wait.js';
 
 /** A real redis-server on a free loopback port, without persistence, for one test file. */
@@ -19,14 +19,6 @@ export interface TestRedis {
   restart(): Promise<void>;
   /** Close every client, then the server. */
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** One redis-server process on `port`, answering PING; with a promise of its exit. */

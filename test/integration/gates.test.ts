@@ -1,33 +1,23 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHookServer } from '../helpers/hook-server.js';
 import { startLoad } from '../helpers/load.js';
 import { blueGreenYaml, type Running, startSwitchyard } from '../helpers/switchyard.js';
 import { closeAll, startEchoUpstream, type TestUpstream } from '../helpers/upstreams.js';
 import { waitFor } from '../helpers/wait.js';
 
-/** A gate on loopback whose answer the test sets; it keeps every body it was sent. */
+/** A gate on loopback whose answer the test sets: 503 until opened. */
 async function gate() {
-  const asked: Record<string, unknown>[] = [];
   let status = 503;
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => {
-      body += c.toString();
-    });
-    req.on('end', () => {
-      asked.push({ ...(JSON.parse(body) as Record<string, unknown>), header: req.headers['x-switchyard-gate'] });
-      res.writeHead(status).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const server = await startHookServer(() => status);
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/confirm`,
-    asked,
+    ...server,
+    /** The bodies it was sent, with the gate header. */
+    get asked() {
+      return server.got.map((r): Record<string, unknown> => ({ ...(JSON.parse(r.body) as Record<string, unknown>), header: r.headers['x-switchyard-gate'] }));
+    },
     open: () => {
       status = 200;
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
 
@@ -76,7 +66,7 @@ describe('rollout gates (real webhook servers)', () => {
       expect(held.step).toBe(1);
       expect(held.split).toEqual({ blue: 50, green: 50 });
       expect(
-        held.judgements.every((j) => j.verdict === 'inconclusive' && /gate http:\/\/127\.0\.0\.1:\d+\/confirm \(before step\) answered 503/.test(j.reason)),
+        held.judgements.every((j) => j.verdict === 'inconclusive' && /gate http:\/\/127\.0\.0\.1:\d+\/hook \(before step\) answered 503/.test(j.reason)),
       ).toBe(true);
       expect(g.asked[0]).toMatchObject({ service: 'svc', from: 'blue', to: 'green', step: 1, weight: 50, next_weight: 100, header: 'step' });
       g.open();

@@ -1,44 +1,9 @@
 import { createHmac } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Received, startHookServer } from '../helpers/hook-server.js';
 import { blueGreenYaml, type Running, startSwitchyard } from '../helpers/switchyard.js';
 import { closeAll, startEchoUpstream, type TestUpstream } from '../helpers/upstreams.js';
 import { waitFor } from '../helpers/wait.js';
-
-interface Received {
-  readonly body: string;
-  readonly signature: string | undefined;
-}
-
-/** A webhook receiver on loopback: `answer` decides each reply (a status, or 'hang' to never answer). */
-async function receiver(answer: (n: number) => number | 'hang') {
-  const got: Received[] = [];
-  const hanging: http.ServerResponse[] = [];
-  let n = 0;
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => {
-      body += c.toString();
-    });
-    req.on('end', () => {
-      const a = answer(n++);
-      got.push({ body, signature: req.headers['x-switchyard-signature'] as string | undefined });
-      if (a === 'hang') hanging.push(res);
-      else res.writeHead(a).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
-    got,
-    close: async () => {
-      for (const res of hanging) res.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 const events = (got: Received[]) => got.map((r) => (JSON.parse(r.body) as { event: string }).event);
 
@@ -65,7 +30,7 @@ describe('webhooks (notifications)', () => {
     fetch(`${sy.admin}/services/svc`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ host }) });
 
   it('POSTs each switch and rollout event as signed JSON with a Slack-style text', async () => {
-    const hook = await receiver(() => 204);
+    const hook = await startHookServer(() => 204);
     closers.push(hook);
     const sy = await start([{ url: hook.url, secret: 's3cret' }]);
     expect((await patch(sy, 'green')).status).toBe(200);
@@ -75,7 +40,7 @@ describe('webhooks (notifications)', () => {
     const first = JSON.parse(hook.got[0].body) as Record<string, unknown>;
     expect(first).toMatchObject({ event: 'switch', service: 'svc', traffic: { green: 100 }, via: 'admin' });
     expect(first.text).toMatch(/^switchyard: svc switch: .*traffic now green 100%/);
-    for (const r of hook.got) expect(r.signature).toBe(`sha256=${createHmac('sha256', 's3cret').update(r.body).digest('hex')}`);
+    for (const r of hook.got) expect(r.headers['x-switchyard-signature']).toBe(`sha256=${createHmac('sha256', 's3cret').update(r.body).digest('hex')}`);
     const status = (await (await fetch(`${sy.admin}/status`)).json()) as { status: string; details: { notifications: { sent: number; failing: boolean }[] } };
     expect(status.status).toBe('pass');
     expect(status.details.notifications).toEqual([
@@ -84,7 +49,7 @@ describe('webhooks (notifications)', () => {
   });
 
   it('sends only the events asked for, and retries a receiver that fails', async () => {
-    const hook = await receiver((n) => (n === 0 ? 503 : 200));
+    const hook = await startHookServer((n) => (n === 0 ? 503 : 200));
     closers.push(hook);
     const sy = await start([{ url: hook.url, events: ['rollback'] }]);
     await patch(sy, 'green');
@@ -95,7 +60,7 @@ describe('webhooks (notifications)', () => {
   });
 
   it('never holds up a switch: a receiver that hangs, then one that refuses, is counted and shown in /status', async () => {
-    const hook = await receiver((n) => (n === 0 ? 'hang' : 400));
+    const hook = await startHookServer((n) => (n === 0 ? 'hang' : 400));
     closers.push(hook);
     const sy = await start([{ url: hook.url, timeout: '300ms' }]);
     const started = performance.now();
