@@ -78,7 +78,7 @@ async function validate(args: string[]): Promise<number> {
 const FLEET_USAGE = `usage: switchyard fleet push FILE [--redis URL] [--name NAME]
 
 Validate FILE like \`switchyard validate\`, then make its shared part (services, upstreams,
-metrics) the fleet's next version: every instance of the fleet applies it in order, as it
+metrics, notifications) the fleet's next version: every instance of the fleet applies it in order, as it
 applies an admin change. Each instance keeps its own proxy, admin, log and fleet sections.
   --redis URL   the fleet's Redis (default: FILE's fleet.redis, else $SWITCHYARD_REDIS_URL)
   --name NAME   the fleet (default: FILE's fleet.name)

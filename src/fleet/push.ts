@@ -6,7 +6,7 @@ import { sharedText } from './shared.js';
 
 /**
  * `switchyard fleet push`: make a validated config the fleet's next version on purpose (the
- * shared part: services, upstreams, metrics). Every instance applies it as it follows the log.
+ * shared part: services, upstreams, metrics, notifications). Every instance applies it as it follows the log.
  * Resolves with the new version and the one it replaced.
  */
 export async function pushConfig(url: string, name: string, config: Config): Promise<{ version: number; previous: number }> {
