@@ -259,7 +259,10 @@ export class ProxyServer {
         clearTimeout(hard);
         clearInterval(reap);
         // http.Server's own close now only stops its connection-checking timer (the listener is already closed).
-        this.server.close(() => resolve());
+        this.server.close(() => {
+          this.settings.access.flush();
+          resolve();
+        });
       });
     });
   }
