@@ -15,7 +15,9 @@ export interface LoadResult {
  */
 export function startLoad(origin: string, opts: { concurrency?: number; maxRequests?: number; maxMs?: number; path?: string } = {}) {
   const { concurrency = 16, maxRequests = 50_000, maxMs = 20_000, path = '/' } = opts;
-  const pool = new Pool(origin, { connections: concurrency });
+  // A request that gets no answer fails after 10 s instead of holding its loop (and the test) for undici's 5 minutes:
+  // with node:cluster's distribution, a connection handed to a worker as it is killed is never answered.
+  const pool = new Pool(origin, { connections: concurrency, headersTimeout: 10_000, bodyTimeout: 10_000 });
   const result: LoadResult = { sent: 0, statuses: new Map(), errors: [], byUpstream: new Map() };
   const started = Date.now();
   let stopped = false;
