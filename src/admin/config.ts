@@ -2,7 +2,7 @@ import { stringify } from 'yaml';
 import { formatDiagnostic, parseConfig } from '../config/load/parse.js';
 import type { Config } from '../config/schema/config-schema.js';
 import { BadInputError } from '../errors.js';
-import { redactUrl } from '../fleet/fleet.js';
+import { redactUrl } from '../fleet/redis.js';
 import type { AdminContext } from './context.js';
 import { type AdminRequest, type AdminResponse, type AdminRoute, requireMatch } from './router.js';
 

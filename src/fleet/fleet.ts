@@ -13,8 +13,6 @@ import { COMMAND_TIMEOUT_MS, fleetClient, type RedisClient, redactUrl, timed } f
 import { entriesOf, fromShared, sharedText } from './shared.js';
 import { FleetTraffic, parseCounts } from './traffic.js';
 
-export { redactUrl } from './redis.js';
-
 /** Where this instance is in the fleet, and how to reach Redis. */
 export interface FleetOptions {
   /** redis:// or rediss:// URL (may carry a password). */
