@@ -7,6 +7,7 @@ import type { AdminContext } from './admin/context.js';
 import { metricsRoutes } from './admin/metrics.js';
 import { rolloutRoutes } from './admin/rollouts.js';
 import { AdminServer } from './admin/server.js';
+import { mirrorRoutes } from './admin/mirror.js';
 import { serviceRoutes } from './admin/services.js';
 import { statusRoutes } from './admin/status.js';
 import { targetRoutes, upstreamRoutes } from './admin/upstreams.js';
@@ -99,6 +100,7 @@ export class App {
               fleet: this.fleet,
               notifications: () => this.notifier.view(),
               requests: stats,
+              mirrors: this.state.mirrors,
               reloads: this.reloader?.status,
               connections: () => Object.fromEntries(this.proxies.map((p, i) => [this.proxyAddresses[i] ?? String(i), p.connections])),
             },
@@ -119,6 +121,7 @@ export class App {
       workers: this.workers,
       fleet: this.fleet,
       notifications: () => this.notifier.view(),
+      mirrors: async () => (this.workers ? this.workers.mirrors() : this.state.mirrors.reports()),
     };
     this.feed = new LiveFeed(ctx, local);
     const routes = [
@@ -129,6 +132,7 @@ export class App {
       ...metricsRoutes(this.metrics),
       ...configRoutes(ctx),
       ...serviceRoutes(ctx),
+      ...mirrorRoutes(ctx),
       ...rolloutRoutes(ctx),
       ...upstreamRoutes(ctx),
       ...targetRoutes(ctx),

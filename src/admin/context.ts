@@ -5,6 +5,7 @@ import type { ChangePipeline } from '../core/pipeline.js';
 import type { Fleet } from '../fleet/fleet.js';
 import type { HealthRegistry } from '../health/registry.js';
 import type { Logger } from '../log.js';
+import type { MirrorReport } from '../mirror/stats.js';
 import type { EndpointView } from '../notify/notifier.js';
 import type { RolloutController } from '../rollout/controller.js';
 
@@ -26,6 +27,8 @@ export interface AdminContext {
   readonly workers?: { view(): WorkersView };
   /** This instance's fleet, with a `fleet` block. */
   readonly fleet?: Fleet;
+  /** Each service's mirror report, summed over this instance's workers. */
+  readonly mirrors: () => Promise<Readonly<Record<string, MirrorReport>>>;
   /** The webhook endpoints sent to, with their figures. */
   readonly notifications?: () => readonly EndpointView[];
 }

@@ -1,6 +1,7 @@
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { Config } from '../config/schema/config-schema.js';
 import type { HealthSource, Outcome } from '../health/state.js';
+import type { MirrorReport } from '../mirror/stats.js';
 
 /** One target's health as the primary holds it. */
 export interface HealthEntry {
@@ -40,6 +41,8 @@ export type ToWorker =
   /** Send a report now, echoing `seq`. */
   | { readonly t: 'report'; readonly seq: number }
   | { readonly t: 'metrics'; readonly id: number }
+  /** Send each service's mirror report. */
+  | { readonly t: 'mirror'; readonly id: number }
   /** Stop listening, finish in-flight requests, exit. */
   | { readonly t: 'drain' };
 
@@ -62,4 +65,5 @@ export type ToPrimary =
   | { readonly t: 'applied'; readonly generation: number; readonly at: number; readonly ms: number }
   | { readonly t: 'passive'; readonly events: readonly PassiveEvent[] }
   | ({ readonly t: 'report' } & WorkerReport)
-  | { readonly t: 'metrics'; readonly id: number; readonly metrics: MetricObjectWithValues<MetricValue<string>>[] };
+  | { readonly t: 'metrics'; readonly id: number; readonly metrics: MetricObjectWithValues<MetricValue<string>>[] }
+  | { readonly t: 'mirror'; readonly id: number; readonly reports: Readonly<Record<string, MirrorReport>> };

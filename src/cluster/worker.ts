@@ -77,7 +77,7 @@ export class ProxyWorker {
     for (const h of setup.health) this.health.get(h.address).set(h.healthy, h.source);
     const stats = setup.config.metrics.enabled ? new RequestStatsStore() : undefined;
     this.state = new ProxyState(setup.config, systemClock, stats, { generation: setup.generation, health: this.health });
-    if (stats) this.metrics = new Metrics({ requests: stats, connections: () => this.connectionsByListener() });
+    if (stats) this.metrics = new Metrics({ requests: stats, mirrors: this.state.mirrors, connections: () => this.connectionsByListener() });
     this.reportTimer = setInterval(() => this.report(-1), REPORT_MS);
     this.reportTimer.unref();
   }
@@ -110,6 +110,9 @@ export class ProxyWorker {
         return;
       case 'metrics':
         void this.sendMetrics(message.id);
+        return;
+      case 'mirror':
+        this.send({ t: 'mirror', id: message.id, reports: this.state.mirrors.reports() });
         return;
     }
   }

@@ -6,6 +6,7 @@ import type { Snapshot } from '../core/snapshot.js';
 import type { ProxyState } from '../core/state.js';
 import type { Logger } from '../log.js';
 import type { MetricsJson } from '../metrics/metrics.js';
+import { type MirrorReport, mergeByService } from '../mirror/stats.js';
 import type { ToPrimary, ToWorker } from './messages.js';
 import { ClusterTraffic } from './traffic.js';
 
@@ -94,6 +95,9 @@ export class WorkerPool implements Replicas {
   /** Each live worker's last metrics, and the counters of workers that exited. */
   private readonly lastMetrics = new Map<number, MetricsJson>();
   private readonly retiredMetrics: MetricsJson[] = [];
+  /** Each live worker's last mirror reports, and those of workers that exited (merged). */
+  private readonly lastMirrors = new Map<number, Readonly<Record<string, MirrorReport>>>();
+  private retiredMirrors: Record<string, MirrorReport> = {};
   private nextId = 1;
   private closing = false;
   private lastChange?: { generation: number; publishedAt: number; applied: Map<number, number> };
@@ -147,6 +151,12 @@ export class WorkerPool implements Replicas {
   async metrics(): Promise<MetricsJson[]> {
     await this.ask((s, id) => this.send(s, { t: 'metrics', id }));
     return [...this.lastMetrics.values(), ...this.retiredMetrics];
+  }
+
+  /** Every worker's mirror reports, merged service by service (a worker that does not answer in time counts with its last). */
+  async mirrors(): Promise<Record<string, MirrorReport>> {
+    await this.ask((s, id) => this.send(s, { t: 'mirror', id }));
+    return mergeByService([...this.lastMirrors.values(), this.retiredMirrors]);
   }
 
   /** The workers for GET /status. */
@@ -264,6 +274,10 @@ export class WorkerPool implements Replicas {
       case 'metrics':
         this.answer(m.id, slot, m.metrics);
         return;
+      case 'mirror':
+        this.lastMirrors.set(slot.slot, m.reports);
+        this.answer(m.id, slot);
+        return;
     }
   }
 
@@ -333,6 +347,9 @@ export class WorkerPool implements Replicas {
     const last = this.lastMetrics.get(slot.slot);
     this.lastMetrics.delete(slot.slot);
     if (last) void this.retire(last);
+    const mirrors = this.lastMirrors.get(slot.slot);
+    this.lastMirrors.delete(slot.slot);
+    if (mirrors) this.retiredMirrors = mergeByService([this.retiredMirrors, mirrors]);
     for (const w of this.waiters) w.pending.delete(slot);
     this.settleWaiters();
     for (const ask of this.asks.values()) if (ask.pending.delete(slot) && ask.pending.size === 0) ask.done();

@@ -6,6 +6,8 @@ import { Router, type RouteSpec } from '../routing/router.js';
 import type { Clock } from '../clock.js';
 import { PassiveMonitor, passiveEnabled } from '../health/passive.js';
 import type { HealthRegistry } from '../health/registry.js';
+import { Mirror } from '../mirror/mirror.js';
+import { type MirrorRegistry, mirrorTrafficKey } from '../mirror/stats.js';
 import type { RequestStats, RequestStatsStore } from './request-stats.js';
 import type { TrafficRecorder, TrafficRecorders } from './traffic.js';
 import type { Target, TargetOptions, TargetRegistry } from './targets.js';
@@ -47,6 +49,8 @@ export interface ServiceRuntime {
   readonly stats?: ReadonlyMap<UpstreamRuntime, ReadonlyMap<Target, RequestStats>>;
   /** `log.access`: write an access log line for each of its requests. */
   readonly accessLog: boolean;
+  /** With `mirror:`: which requests get a copy, and where it goes. */
+  readonly mirror?: Mirror;
 }
 
 /** What a matched route carries to the forwarder. */
@@ -82,6 +86,8 @@ export interface SnapshotDeps {
   readonly traffic: TrafficRecorders;
   /** Where per-request counters live; undefined when metrics are off. */
   readonly requestStats?: RequestStatsStore;
+  /** Each service's mirror figures. */
+  readonly mirrors: MirrorRegistry;
 }
 
 /** Compile a validated config into a snapshot, borrowing live targets from the registry. */
@@ -118,7 +124,7 @@ export function buildSnapshot(config: Config, deps: SnapshotDeps, generation: nu
   const services = new Map<string, ServiceRuntime>();
   const routes: RouteSpec<RouteRuntime>[] = [];
   for (const svc of config.services) {
-    const service = compileService(svc, upstreamFor, deps.requestStats, config.log.access);
+    const service = compileService(svc, upstreamFor, deps, config.log.access);
     services.set(svc.name, service);
     for (const r of svc.routes) {
       const target = { name: r.name ?? svc.name, service, stripPath: r.strip_path, preserveHost: r.preserve_host };
@@ -134,9 +140,10 @@ export function buildSnapshot(config: Config, deps: SnapshotDeps, generation: nu
 function compileService(
   svc: ServiceConfig,
   upstreamFor: (name: string, svc: ServiceConfig) => UpstreamRuntime,
-  store: RequestStatsStore | undefined,
+  deps: SnapshotDeps,
   accessLog: boolean,
 ): ServiceRuntime {
+  const store = deps.requestStats;
   const weights = svc.split
     ? Object.entries(svc.split).map(([name, weight]) => ({ upstream: upstreamFor(name, svc), weight }))
     : [{ upstream: upstreamFor(svc.host, svc), weight: 1 }];
@@ -154,7 +161,14 @@ function compileService(
     readTimeout: svc.read_timeout,
     stickyCookie: svc.sticky?.cookie,
     accessLog,
+    mirror: svc.mirror && mirrorOf(svc, svc.mirror, upstreamFor(svc.mirror.upstream, svc), deps),
   };
+}
+
+/** A service's mirror, with figures that begin afresh when where it sends or what it compares changes. */
+function mirrorOf(svc: ServiceConfig, m: NonNullable<ServiceConfig['mirror']>, upstream: UpstreamRuntime, deps: SnapshotDeps): Mirror {
+  const stats = deps.mirrors.get(svc.name, JSON.stringify([m.upstream, m.compare]));
+  return new Mirror(m, upstream, stats, deps.traffic.get(mirrorTrafficKey(svc.name)));
 }
 
 function findCompiled(compiled: Map<string, UpstreamRuntime>, name: string): UpstreamRuntime | undefined {

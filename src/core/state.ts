@@ -6,6 +6,7 @@ import type { RequestStatsStore } from './request-stats.js';
 import { buildSnapshot, type Snapshot, type SnapshotDeps } from './snapshot.js';
 import { TargetRegistry } from './targets.js';
 import { TrafficRecorders } from './traffic.js';
+import { MirrorRegistry } from '../mirror/stats.js';
 
 /** Where the proxy reads the running snapshot from: one reference, swapped whole. */
 export interface SnapshotSource {
@@ -23,6 +24,7 @@ export class ProxyState implements SnapshotSource, SnapshotDeps {
   /** Undefined in a worker: health is probed once, by the primary. */
   readonly active?: ActiveChecker;
   readonly traffic = new TrafficRecorders();
+  readonly mirrors = new MirrorRegistry();
   private snapshot: Snapshot;
 
   constructor(

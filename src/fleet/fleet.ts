@@ -11,6 +11,7 @@ import { FleetLog, fleetKeys, type LogEntry } from './log.js';
 import { type InstanceRecord, Membership } from './membership.js';
 import { COMMAND_TIMEOUT_MS, fleetClient, type RedisClient, redactUrl, timed } from './redis.js';
 import { entriesOf, fromShared, sharedText } from './shared.js';
+import { mirrorTrafficKey } from '../mirror/stats.js';
 import { FleetTraffic, parseCounts } from './traffic.js';
 
 /** Where this instance is in the fleet, and how to reach Redis. */
@@ -586,7 +587,10 @@ export class Fleet implements SharedLog {
     const { traffic, pipeline } = this.requireHost();
     await traffic.refresh?.();
     const counts: Record<string, { requests: number; errors: number; buckets: number[] }> = {};
-    for (const name of pipeline.current.upstreams.keys()) {
+    const snap = pipeline.current;
+    // A mirror's compared pairs travel as one more upstream's counts: the leader judges a shadow phase on them.
+    const mirrors = [...snap.services.values()].filter((s) => s.mirror !== undefined).map((s) => mirrorTrafficKey(s.name));
+    for (const name of [...snap.upstreams.keys(), ...mirrors]) {
       const r = traffic.read(name);
       counts[name] = { requests: r.requests, errors: r.errors, buckets: Array.from(r.buckets) };
     }

@@ -3,6 +3,7 @@ import type { TargetHealth } from '../health/state.js';
 import type { HistoryEntry } from '../core/history.js';
 import type { SnapshotSource } from '../core/state.js';
 import { LATENCY_BUCKETS, type RequestStatsStore } from '../core/request-stats.js';
+import { MIRROR_RESULTS, type MirrorRegistry } from '../mirror/stats.js';
 
 /** One process's metrics as prom-client's getMetricsAsJSON() gives them. */
 export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
@@ -18,6 +19,8 @@ export interface MetricSources {
   /** Where the proxy counts requests. */
   readonly requests?: RequestStatsStore;
   readonly reloads?: { applied: number; rejected: number; lastAppliedAt?: number };
+  /** Each service's mirror figures (where requests are served). */
+  readonly mirrors?: MirrorRegistry;
   /** Open client connections per proxy listener address. */
   readonly connections?: () => Record<string, number>;
   /** With workers: each worker's metrics, summed into the scrape (prom-client's cluster aggregation). */
@@ -47,6 +50,7 @@ export class Metrics {
     if (sources.connections) connectionsGauge(r, sources.connections);
     if (sources.fleet) fleetMetrics(r, sources.fleet);
     if (sources.notifications) notificationMetrics(r, sources.notifications);
+    if (sources.mirrors) mirrorMetrics(r, sources.mirrors);
     this.switches = new Counter({
       name: 'switchyard_switches_total',
       help: 'Changes of where a service sends traffic, by kind.',
@@ -177,6 +181,22 @@ function requestMetrics(r: Registry, stats: RequestStatsStore): void {
     collect() {
       this.reset();
       for (const s of stats.all()) if (s.retries > 0) this.inc({ service: s.service, upstream: s.upstream, target: s.target }, s.retries);
+    },
+  });
+}
+
+/** Mirrored copies by what became of them. */
+function mirrorMetrics(r: Registry, mirrors: MirrorRegistry): void {
+  new Counter({
+    name: 'switchyard_mirror_requests_total',
+    help: 'Requests copied to a mirror, by result: match, mismatch_status|header|body, mirror_error, mirror_timeout; dropped, too_large, unpaired (not compared).',
+    labelNames: ['service', 'result'],
+    registers: [r],
+    collect() {
+      this.reset();
+      for (const [service, report] of Object.entries(mirrors.reports())) {
+        for (const result of MIRROR_RESULTS) this.inc({ service, result }, report.counts[result]);
+      }
     },
   });
 }

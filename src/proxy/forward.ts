@@ -1,9 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { ErrorCode } from '../errors.js';
 import type { RouteRuntime, UpstreamRuntime } from '../core/snapshot.js';
 import type { Target } from '../core/targets.js';
 import { countFailure, type RequestStats } from '../core/request-stats.js';
+import type { MirrorPair } from '../mirror/pair.js';
+import type { MirrorStart } from '../mirror/mirror.js';
 import type { AccessLog } from './access-log.js';
 import { clientResponseHeaders, hasRequestBody, requestIdOf } from './headers.js';
 import type { FailureLog } from './failure-log.js';
@@ -86,6 +89,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private attempts = 0;
   private done = false;
   private readonly hasBody: boolean;
+  /** What the upstream reads: the client's body, or a tap copying it for a mirror. */
+  private readonly body: Readable | null;
+  /** With a mirror copying this request: where the response is captured to be compared. */
+  private readonly pair: MirrorPair | undefined;
   private readonly startedAt = performance.now();
   private status = 0;
   /** Response body bytes sent to the client (for the access log). */
@@ -98,9 +105,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
     private readonly path: string,
     private readonly headers: string[],
     private readonly settings: ExchangeSettings,
+    mirror?: MirrorStart,
   ) {
     // Reading req.headers would build a header object per request; the raw list is enough.
     this.hasBody = hasRequestBody(req.rawHeaders);
+    this.body = this.hasBody ? (mirror?.body ?? req) : null;
+    this.pair = mirror?.pair;
   }
 
   /** Send the first attempt and tie the upstream request's life to the client's. */
@@ -126,6 +136,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       }
       req.socket.setTimeout(0);
       this.done = true;
+      this.pair?.primaryEnd(false);
       this.abortUpstream?.();
       if (this.res.headersSent) {
         this.res.destroy();
@@ -156,7 +167,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
         path: this.path,
         method: req.method as Dispatcher.HttpMethod,
         headers: this.headers,
-        body: this.hasBody ? req : null,
+        body: this.body,
         headersTimeout: dest.route.service.readTimeout,
         bodyTimeout: dest.route.service.readTimeout,
       },
@@ -180,11 +191,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
     // Answered before the body was read: the rest of it cannot be told from a next request, so the connection ends with this response.
     if (this.settings.draining || (this.hasBody && !this.req.complete)) this.res.shouldKeepAlive = false;
     this.res.writeHead(statusCode, statusText, headers);
+    this.pair?.primaryHead(statusCode, rawHeaders);
     return true;
   }
 
   onData(chunk: Buffer): boolean {
     this.bytes += chunk.length;
+    this.pair?.primaryData(chunk);
     if (this.res.write(chunk)) return true;
     // The client is slower than the upstream: pause undici until the client has drained.
     if (this.resumeUpstream !== null) this.res.once('drain', this.resumeUpstream);
@@ -194,6 +207,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onComplete(): void {
     this.done = true;
     this.res.end();
+    this.pair?.primaryEnd(true);
     const ms = performance.now() - this.startedAt;
     this.dest.upstream.traffic.record(ms, this.status >= 500);
     this.statsOf()?.record(this.status, ms / 1000);
@@ -235,6 +249,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (this.res.headersSent) {
       // Mid-response: the status line is gone, so the only honest signal is a cut stream.
       this.done = true;
+      this.pair?.primaryEnd(false);
       this.res.destroy(err);
       stats?.record(this.status, ms / 1000);
       this.logAccess(this.status);
@@ -246,6 +261,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       return;
     }
     this.done = true;
+    this.pair?.primaryEnd(false);
     const failure = failureCode(code);
     if (this.settings.draining || (this.hasBody && !this.req.complete)) this.res.shouldKeepAlive = false;
     sendError(this.res, failure, requestIdOf(this.headers));
@@ -260,6 +276,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private readonly onClientClose = (): void => {
     if (this.done) return;
     this.done = true;
+    this.pair?.primaryEnd(false);
     this.abortUpstream?.();
     this.logAccess(CLIENT_CLOSED);
   };
@@ -275,7 +292,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   /** Retry only what cannot be sent twice by mistake, and only a body not yet read. */
   private retryable(err: { code?: string }): boolean {
     if (this.attempts > this.dest.route.service.config.retries) return false;
-    if (this.hasBody && (this.req.readableDidRead || this.req.destroyed)) return false;
+    const body = this.body;
+    if (body !== null && (body.readableDidRead || body.destroyed)) return false;
     const code = err.code ?? '';
     if (NOT_SENT.has(code)) return true;
     const maybeSent = code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE';

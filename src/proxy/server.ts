@@ -123,7 +123,10 @@ export class ProxyServer {
     const route = dest.route;
     const headers = upstreamRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', this.client, route.preserveHost, dest.authority);
     const path = upstreamPath(req.url ?? '/', route.stripPath ? dest.prefix : '', route.service.basePath);
-    new Exchange(req, res, dest, path, headers, this.settings).start();
+    const mirror = route.service.mirror;
+    if (mirror === undefined) new Exchange(req, res, dest, path, headers, this.settings).start();
+    else
+      new Exchange(req, res, dest, path, headers, this.settings, mirror.begin(req, dest.upstream.name, path, headers, hasRequestBody(req.rawHeaders))).start();
   }
 
   /**

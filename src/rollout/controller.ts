@@ -6,6 +6,7 @@ import type { ChangePipeline } from '../core/pipeline.js';
 import type { Snapshot } from '../core/snapshot.js';
 import { type Reading, type TrafficSource, windowBetween } from '../core/traffic.js';
 import { ConflictError, NotFoundError } from '../errors.js';
+import { mirrorTrafficKey } from '../mirror/stats.js';
 import { type Judgement, type MetricsVerdict, RolloutEngine, type RolloutPlan } from './engine.js';
 import { askGates } from './gates.js';
 import { queryMetrics } from './prometheus.js';
@@ -60,7 +61,7 @@ export class RolloutController {
       throw new ConflictError(`a rollout of ${plan.service} to ${current.engine.plan.to} is ${current.engine.state}; abort it first`);
     }
     const engine = new RolloutEngine(plan, this.clock.now());
-    const live: Live = { engine, reading: this.reading(plan.to), applied: -1 };
+    const live: Live = { engine, reading: this.reading(engine), applied: -1 };
     // The first step is validated like the file's `rollout:` block; a bad plan leaves nothing behind.
     this.save(live, actor, `to ${plan.to} in steps ${plan.steps.join(' → ')}% every ${plan.intervalMs} ms`);
     this.rollouts.set(plan.service, live);
@@ -112,7 +113,7 @@ export class RolloutController {
       // The engine refuses a command that does not fit its state (resume while running): a conflict.
       throw new ConflictError(err instanceof Error ? err.message : String(err));
     }
-    if (action === 'resume') live.reading = this.reading(e.plan.to);
+    if (action === 'resume') live.reading = this.reading(e);
     if (action === 'pause') this.pipeline.note(service, 'rollout_paused', actor, e.reason);
     if (action === 'resume') this.pipeline.note(service, 'rollout_resumed', actor);
     this.apply(live, actor);
@@ -125,13 +126,13 @@ export class RolloutController {
       if (!svc.rollout || this.active(svc.name)) continue;
       const { plan, progress } = fromBlock(svc.name, svc.host, svc.rollout);
       const engine = RolloutEngine.restore(plan, progress, this.clock.now());
-      const live: Live = { engine, reading: this.reading(plan.to), applied: engine.weight() };
+      const live: Live = { engine, reading: this.reading(engine), applied: engine.weight() };
       this.rollouts.set(svc.name, live);
       this.pipeline.note(
         svc.name,
         engine.state === 'paused' ? 'rollout_paused' : 'rollout_resumed',
         RESTART,
-        `restored at step ${engine.step + 1} (${engine.weight()}% to ${plan.to})`,
+        `restored at ${stepName(engine.step)} (${engine.weight()}% to ${plan.to})`,
       );
       this.apply(live, RESTART);
     }
@@ -153,7 +154,7 @@ export class RolloutController {
     for (const svc of this.pipeline.current.config.services) {
       if (svc.rollout?.state !== 'running') continue;
       const live = this.rebuild(svc.name, svc.host, svc.rollout);
-      this.pipeline.note(svc.name, 'rollout_resumed', { via: 'fleet', by }, `taken up by the fleet's leader at step ${live.engine.step + 1}`);
+      this.pipeline.note(svc.name, 'rollout_resumed', { via: 'fleet', by }, `taken up by the fleet's leader at ${stepName(live.engine.step)}`);
     }
   }
 
@@ -194,7 +195,7 @@ export class RolloutController {
     const { plan, progress } = fromBlock(service, host, block);
     // Not a restart: the rollout goes on whatever its on_restart says.
     const engine = RolloutEngine.restore(plan, progress, this.clock.now(), true);
-    const live: Live = { engine, reading: this.reading(plan.to), applied: engine.weight() };
+    const live: Live = { engine, reading: this.reading(engine), applied: engine.weight() };
     this.rollouts.set(service, live);
     this.arm(live);
     return live;
@@ -234,7 +235,8 @@ export class RolloutController {
     }
     const refresh = this.traffic.refresh?.();
     const gates = live.engine.gatesDue();
-    const metrics = live.engine.plan.analysis.metrics.length > 0;
+    // In the shadow phase nothing reaches the new upstream yet: its Prometheus queries would have no data.
+    const metrics = live.engine.plan.analysis.metrics.length > 0 && !live.engine.shadow;
     if (!refresh && gates.length === 0 && !metrics) {
       this.judge(live);
       return;
@@ -255,12 +257,14 @@ export class RolloutController {
     const e = live.engine;
     const service = e.plan.service;
     try {
-      const end = this.reading(e.plan.to);
+      const shadow = e.shadow;
+      const end = this.reading(e);
       const judgement = e.evaluate(this.clock.now(), windowBetween(live.reading, end), held, measured);
       // A timer may fire a millisecond before the wall clock says the window ended: then nothing
       // was judged, and the window must keep counting from where it began.
       if (judgement) {
-        live.reading = end;
+        // Out of the shadow phase, windows count the new upstream's traffic instead of the mirror's pairs.
+        live.reading = shadow === e.shadow ? end : this.reading(e);
         this.pipeline.note(service, 'rollout_judgement', ROLLOUT, describe(judgement), judgement.verdict);
       }
       if (e.state === 'paused') this.pipeline.note(service, 'rollout_paused', ROLLOUT, e.reason);
@@ -304,13 +308,14 @@ export class RolloutController {
     const current = this.pipeline.current.config.services.find((s) => s.name === e.plan.service);
     if (change === undefined || (current && same(current.split, change.split) && same(current.rollout, change.block))) return;
     const event = live.applied < 0 ? 'rollout_started' : weight !== live.applied ? 'rollout_step' : undefined;
-    const detail = live.applied < 0 ? startDetail : `step ${e.step + 1}: ${weight}% to ${e.plan.to}`;
+    const detail = live.applied < 0 ? startDetail : `${stepName(e.step)}: ${weight}% to ${e.plan.to}`;
     this.pipeline.apply({ ...change, event, detail }, actor);
     live.applied = weight;
   }
 
-  private reading(upstream: string): Reading {
-    return this.traffic.read(upstream);
+  /** The counts a rollout's window is judged on: the new upstream's traffic, or in the shadow phase the mirror's compared pairs. */
+  private reading(e: RolloutEngine): Reading {
+    return this.traffic.read(e.shadow ? mirrorTrafficKey(e.plan.service) : e.plan.to);
   }
 }
 
@@ -340,5 +345,11 @@ function canonical(value: unknown): string {
 
 function describe(j: Judgement): string {
   const p99 = j.p99Ms === undefined ? 'n/a' : `${j.p99Ms} ms`;
+  if (j.step < 0) return `shadow (0%): ${j.verdict} — ${j.requests} mirrored pairs compared, ${j.errors} did not match; ${j.reason}`;
   return `step ${j.step + 1} (${j.weight}%): ${j.verdict} — ${j.requests} requests, ${j.errors} errors, p99 ${p99}; ${j.reason}`;
+}
+
+/** A step as people read it: "shadow" before step 1. */
+function stepName(step: number): string {
+  return step < 0 ? 'the shadow phase' : `step ${step + 1}`;
 }

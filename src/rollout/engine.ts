@@ -15,7 +15,14 @@ export interface RolloutPlan {
   /** Percent of traffic on `to` per step, increasing, the last 100. */
   readonly steps: readonly number[];
   readonly intervalMs: number;
-  readonly analysis: { readonly maxErrorRate: number; readonly maxP99Ms: number; readonly minRequests: number; readonly metrics: readonly AnalysisMetric[] };
+  readonly analysis: {
+    readonly maxErrorRate: number;
+    readonly maxP99Ms: number;
+    readonly minRequests: number;
+    readonly metrics: readonly AnalysisMetric[];
+    /** With it, a shadow phase (step -1, no traffic moved) first: the mirror's compared pairs must match at least this share. */
+    readonly minMirrorMatch?: number;
+  };
   readonly failureThreshold: number;
   readonly onFailure: OnFailure;
   /** 'manual': hold before the final step until promote. */
@@ -89,6 +96,18 @@ export function judge(plan: RolloutPlan, w: WindowFigures): { verdict: Judgement
   return { verdict: 'pass', errorRate, reason: 'within analysis limits' };
 }
 
+/** Judge a shadow window, whose figures are the mirror's compared pairs (errors: those that did not match). */
+export function judgeShadow(plan: RolloutPlan, w: WindowFigures): { verdict: Judgement['verdict']; errorRate: number; reason: string } {
+  const errorRate = w.requests > 0 ? w.errors / w.requests : 0;
+  const { minRequests, minMirrorMatch = 1 } = plan.analysis;
+  const rate = round(1 - errorRate);
+  if (w.requests < minRequests) {
+    return { verdict: 'inconclusive', errorRate, reason: `${w.requests} mirrored pairs compared, fewer than min_requests ${minRequests}` };
+  }
+  if (1 - errorRate < minMirrorMatch) return { verdict: 'fail', errorRate, reason: `mirror match rate ${rate} below min_mirror_match ${minMirrorMatch}` };
+  return { verdict: 'pass', errorRate, reason: `mirror match rate ${rate} at least min_mirror_match ${minMirrorMatch}` };
+}
+
 /**
  * The rollout state machine. Pure: no timers, no I/O. The caller feeds it the time and
  * the new upstream's figures, applies `weight()` as the service's split after every
@@ -96,7 +115,7 @@ export function judge(plan: RolloutPlan, w: WindowFigures): { verdict: Judgement
  */
 export class RolloutEngine {
   state: RolloutState = 'running';
-  /** Index into plan.steps of the current step. */
+  /** Index into plan.steps of the current step; -1 in the shadow phase. */
   step = 0;
   failures = 0;
   inconclusive = 0;
@@ -113,14 +132,19 @@ export class RolloutEngine {
     now: number,
   ) {
     this.startedAt = now;
-    this.enterStep(0, now);
+    this.enterStep(plan.analysis.minMirrorMatch === undefined ? 0 : -1, now);
+  }
+
+  /** True in the shadow phase: nothing moved yet, the mirror's answers judged. */
+  get shadow(): boolean {
+    return this.step < 0;
   }
 
   /** A rollout saved before a restart, continued (or held, per plan.onRestart, unless `resume`) from its step. */
   static restore(plan: RolloutPlan, saved: SavedProgress, now: number, resume = false): RolloutEngine {
     const e = new RolloutEngine(plan, saved.startedAt);
     e.failures = saved.failures;
-    e.step = Math.min(saved.step, plan.steps.length - 1);
+    e.step = Math.max(plan.analysis.minMirrorMatch === undefined ? 0 : -1, Math.min(saved.step, plan.steps.length - 1));
     if (saved.state === 'paused' || (plan.onRestart === 'pause' && !resume)) {
       e.state = 'paused';
       e.reason = saved.state === 'paused' ? (saved.reason ?? 'paused') : 'restarted with on_restart: pause; resume to continue';
@@ -139,7 +163,7 @@ export class RolloutEngine {
 
   /** Percent of traffic on `plan.to` now: 0 once rolled back or aborted. */
   weight(): number {
-    if (this.state === 'rolled_back' || this.state === 'aborted') return 0;
+    if (this.state === 'rolled_back' || this.state === 'aborted' || this.shadow) return 0;
     return this.plan.steps[this.step];
   }
 
@@ -155,7 +179,7 @@ export class RolloutEngine {
    */
   evaluate(now: number, window: WindowFigures, held?: string, measured?: MetricsVerdict): Judgement | undefined {
     if (this.state !== 'running' || this.nextJudgementAt === undefined || now < this.nextJudgementAt) return undefined;
-    const judged = judge(this.plan, window);
+    const judged = this.shadow ? judgeShadow(this.plan, window) : judge(this.plan, window);
     // A failure anywhere fails; else anything unsure (too little traffic, a query without data, a gate saying no) holds; else pass.
     const parts = [judged, ...(measured ? [measured] : []), ...(held !== undefined ? [{ verdict: 'inconclusive' as const, reason: held }] : [])];
     const worst = parts.find((p) => p.verdict === 'fail') ?? parts.find((p) => p.verdict === 'inconclusive') ?? judged;
@@ -260,7 +284,7 @@ export class RolloutEngine {
 
   private enterStep(step: number, now: number): void {
     this.step = step;
-    if (this.plan.steps[step] >= 100) {
+    if (step >= 0 && this.plan.steps[step] >= 100) {
       this.finish('succeeded', now, `reached 100% on ${this.plan.to}`);
       return;
     }

@@ -6,6 +6,7 @@
 import { type Infer, Preprocessed } from './dsl.js';
 import { array, boolean, duration, enumOf, exactlyOne, integer, number, record, string, union } from './kinds.js';
 import { object } from './object.js';
+import { parseJsonPath } from '../../mirror/json-paths.js';
 import { expandServiceUrl, withUrlInJsonSchema } from './service-url.js';
 
 const KONG = { unknown: 'warn' } as const;
@@ -211,6 +212,11 @@ const rolloutPlanFields = {
     max_error_rate: number({ min: 0, max: 1 }).default(0.01),
     max_p99_ms: number({ min: 0, max: 3_600_000 }).default(500),
     min_requests: integer({ min: 0, max: 1e9 }).default(100),
+    min_mirror_match: number({ min: 0, max: 1 })
+      .optional()
+      .describe(
+        "Begin with a shadow phase: no traffic moves until the service's mirror (to the same upstream) matches at least this share of min_requests compared pairs in a window.",
+      ),
     metrics: array(analysisMetric)
       .default([])
       .describe('PromQL instant queries judged at each window end: an error or an empty result is inconclusive, never a pass.'),
@@ -239,10 +245,33 @@ export const rolloutRequest = object({ ...rolloutPlanFields, force: boolean().op
 const rollout = object({
   ...rolloutPlanFields,
   state: enumOf(['running', 'paused']).default('running'),
-  step: integer({ min: 1, max: 100 }).default(1).describe('1-based index into steps.'),
+  step: integer({ min: 0, max: 100 }).default(1).describe('1-based index into steps; 0 is the shadow phase of min_mirror_match.'),
   failures: integer({ min: 0, max: 1000 }).default(0),
   reason: string().optional(),
   started_at: string().optional(),
+});
+
+// Copies of requests to another upstream, compared with the primary's answers (SPEC 12).
+const jsonPath = string().refine((p, report) => {
+  const parsed = parseJsonPath(p);
+  if (typeof parsed === 'string') report(parsed);
+});
+/** A service's `mirror:` block; also the body of PUT /services/NAME/mirror. */
+export const mirrorBlock = object({
+  upstream: upstreamName.describe('The declared upstream copies go to (typically green).'),
+  percent: number({ min: 0, max: 100 }).default(100).describe('Share of matching requests copied, exactly (every 100/percent-th one).'),
+  methods: array(method, { minItems: 1 }).default(['GET', 'HEAD']).describe('Only requests with these methods are copied.'),
+  max_body: integer({ min: 0, max: 16_777_216 })
+    .default(65_536)
+    .describe('Bytes: longer request bodies are not copied (counted as too_large); longer responses are compared by SHA-256 alone.'),
+  timeout: duration({ min: 100, max: 600_000 }).default('10s').describe("The mirror's answer is waited for this long (headers, then between body chunks)."),
+  max_concurrent: integer({ min: 1, max: 100_000 })
+    .default(100)
+    .describe('Copies in flight at most (per worker); beyond it copies are dropped and counted, so a slow mirror cannot grow memory.'),
+  compare: object({
+    headers: array(headerName).default([]).describe('Response headers that must be equal.'),
+    ignore_json: array(jsonPath).default([]).describe('JSON paths removed from both bodies before they are compared: $.id, $.items[*].updated, $..timestamp.'),
+  }).default({}),
 });
 
 /** A service's fields, before Kong's `url` shorthand is expanded; PATCH bodies are checked against them. */
@@ -263,6 +292,7 @@ export const serviceFields = object(
     sticky: sticky.optional().describe('switchyard extension: keep a client on its upstream during a split.'),
     failover: boolean().default(true).describe('Fail over to the other upstream of a split when one has no healthy target.'),
     tls_verify: boolean().default(true).describe("With protocol https: verify the targets' certificates (Kong's tls_verify)."),
+    mirror: mirrorBlock.optional().describe('switchyard extension: copy requests to another upstream and compare its answers; the client never waits for it.'),
     rollout: rollout.optional().describe('switchyard writes this while a rollout runs; delete it to drop the rollout.'),
     previous_host: serviceHost.optional().describe('switchyard writes this on a switch: where a rollback sends traffic.'),
   },

@@ -84,6 +84,16 @@ function unknownUpstreams(config: Config): Issue[] {
       if (!(rolloutToUnknown && name === s.rollout?.to)) check(name, ['services', i, 'split', name], 'key');
     }
     s.overrides?.forEach((o, j) => void check(o.upstream, ['services', i, 'overrides', j, 'upstream']));
+    if (s.mirror) check(s.mirror.upstream, ['services', i, 'mirror', 'upstream']);
+    // The shadow phase judges the mirror's answers: there must be a mirror, to the upstream the rollout moves to.
+    if (s.rollout?.step === 0 && s.rollout.analysis.min_mirror_match !== undefined && s.mirror?.upstream !== s.rollout.to) {
+      issues.push({
+        path: ['services', i, 'rollout', 'analysis', 'min_mirror_match'],
+        at: 'value',
+        severity: 'error',
+        message: `a shadow phase compares the mirror's answers: give the service mirror: { upstream: ${s.rollout.to} } first`,
+      });
+    }
     // A plain host is allowed, but one a typo away from an upstream is probably a typo.
     const near = s.split || declared.has(s.host) ? undefined : [...declared].find((u) => distance(u, s.host) <= 2);
     if (near !== undefined) {

@@ -1,0 +1,90 @@
+import { createHash, type Hash } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import type { Captured } from './compare.js';
+
+/**
+ * One response of a mirrored pair as it streams past: the status, the compared headers,
+ * the body up to max_body (beyond it only a running SHA-256), so that a pair never holds
+ * more than its bound whatever the upstreams send.
+ */
+export class Capture {
+  private status = 0;
+  private readonly headers = new Map<string, string>();
+  private contentType = '';
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  private readonly hash: Hash = createHash('sha256');
+
+  constructor(
+    private readonly names: readonly string[],
+    private readonly maxBody: number,
+  ) {}
+
+  /** The status line and headers, as undici hands them over (raw name/value buffers). */
+  head(status: number, raw: readonly Buffer[]): void {
+    this.status = status;
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const name = raw[i].toString('latin1').toLowerCase();
+      const value = raw[i + 1].toString('latin1');
+      if (name === 'content-type') this.contentType = value;
+      if (!this.names.includes(name)) continue;
+      const before = this.headers.get(name);
+      this.headers.set(name, before === undefined ? value : `${before}, ${value}`);
+    }
+  }
+
+  /** A body chunk: copied while within max_body (undici may reuse the memory it lends). */
+  data(chunk: Buffer): void {
+    this.hash.update(chunk);
+    if (this.size + chunk.length <= this.maxBody) this.chunks.push(Buffer.from(chunk));
+    this.size += chunk.length;
+  }
+
+  /** The whole response, once its body has ended. */
+  done(): Captured {
+    const whole = this.size <= this.maxBody;
+    return {
+      status: this.status,
+      headers: this.headers,
+      contentType: this.contentType,
+      body: whole ? Buffer.concat(this.chunks, this.size) : undefined,
+      size: this.size,
+      digest: this.hash.digest('hex'),
+    };
+  }
+}
+
+/**
+ * A request body on its way to the primary, copied for the mirror as it passes: the
+ * client's stream is not read any faster than the primary takes it. Past max_body the
+ * copy is given up (`onOver`); at the end the whole body is handed over (`onEnd`).
+ */
+export class RequestTap extends Transform {
+  private chunks: Buffer[] | undefined = [];
+  private size = 0;
+
+  constructor(
+    private readonly maxBody: number,
+    private readonly onEnd: (body: Buffer) => void,
+    private readonly onOver: () => void,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.chunks !== undefined) {
+      this.size += chunk.length;
+      if (this.size <= this.maxBody) this.chunks.push(chunk);
+      else {
+        this.chunks = undefined;
+        this.onOver();
+      }
+    }
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.chunks !== undefined) this.onEnd(Buffer.concat(this.chunks, this.size));
+    callback();
+  }
+}
