@@ -1,4 +1,5 @@
 import type http from 'node:http';
+import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { deadAddress } from '../helpers/dead-address.js';
@@ -79,6 +80,11 @@ describe('mirroring and compare (real blue and green upstreams)', () => {
     return sy;
   };
   const report = async () => (await (await fetch(`${sy?.admin}/services/svc/mirror`)).json()) as Report;
+  /** The report once `ok` holds for it (no request is sent meanwhile, so it still holds). */
+  const reportWhen = async (ok: (r: Report) => boolean): Promise<Report> => {
+    await waitFor(async () => ok(await report()));
+    return report();
+  };
   const get = async (path: string, headers: Record<string, string> = {}) => {
     const res = await request(`${sy?.proxy}${path}`, { headers });
     return { status: res.statusCode, text: await res.body.text() };
@@ -91,10 +97,7 @@ describe('mirroring and compare (real blue and green upstreams)', () => {
       // The client gets blue's answer, whatever green said.
       expect(res.status).toBe(200);
     }
-    const r = await waitFor(async () => {
-      const v = await report();
-      return v.totals.compared === 6 ? v : undefined;
-    });
+    const r = await reportWhen((v) => v.totals.compared === 6);
     expect(r.totals).toEqual({ requests: 6, copied: 6, compared: 6, matched: 3 });
     expect(r.match_rate).toBe(0.5);
     expect(r.mismatches).toEqual({ status: 1, header: 1, body: 1, mirror_error: 0, mirror_timeout: 0 });
@@ -114,10 +117,7 @@ describe('mirroring and compare (real blue and green upstreams)', () => {
     const before = greenSeen.mirrored;
     for (let i = 0; i < 20; i++) await get('/same');
     await request(`${sy?.proxy}/same`, { method: 'DELETE' }).then((r) => r.body.dump());
-    const r = await waitFor(async () => {
-      const v = await report();
-      return v.totals.compared === 2 ? v : undefined;
-    });
+    const r = await reportWhen((v) => v.totals.compared === 2);
     expect(r.totals.requests).toBe(2);
     expect(greenSeen.mirrored - before).toBe(2);
   });
@@ -126,17 +126,14 @@ describe('mirroring and compare (real blue and green upstreams)', () => {
     await start({ upstream: 'green', methods: ['POST'], max_body: 1024 });
     greenSeen.bodies.length = 0;
     const post = async (body: string, chunked = false) => {
-      const res = await request(`${sy?.proxy}/echo`, { method: 'POST', body: chunked ? [Buffer.from(body)] : body });
+      const res = await request(`${sy?.proxy}/echo`, { method: 'POST', body: chunked ? Readable.from([Buffer.from(body)]) : body });
       return { status: res.statusCode, text: await res.body.text() };
     };
     expect(await post('hello mirror')).toEqual({ status: 200, text: 'got 12 bytes' });
     expect(await post('x'.repeat(5000))).toEqual({ status: 200, text: 'got 5000 bytes' });
     // A chunked body of unknown length is copied as it passes and given up once past max_body.
     expect(await post('y'.repeat(3000), true)).toEqual({ status: 200, text: 'got 3000 bytes' });
-    const r = await waitFor(async () => {
-      const v = await report();
-      return v.totals.compared + v.not_compared.too_large === 3 ? v : undefined;
-    });
+    const r = await reportWhen((v) => v.totals.compared + v.not_compared.too_large === 3);
     expect(r.totals.matched).toBe(1);
     expect(r.not_compared.too_large).toBe(2);
     expect(greenSeen.bodies).toEqual(['hello mirror']);
@@ -153,10 +150,7 @@ describe('mirroring and compare (real blue and green upstreams)', () => {
 
     await start({ upstream: 'green' }, await deadAddress());
     for (let i = 0; i < 5; i++) expect((await get('/same')).status).toBe(200);
-    const dead = await waitFor(async () => {
-      const v = await report();
-      return v.mismatches.mirror_error === 5 ? v : undefined;
-    });
+    const dead = await reportWhen((v) => v.mismatches.mirror_error === 5);
     expect(dead.match_rate).toBe(0);
     expect(dead.samples[0]).toMatchObject({ result: 'mirror_error', primary_status: 200, mirror_status: null });
   });
@@ -164,10 +158,7 @@ describe('mirroring and compare (real blue and green upstreams)', () => {
   it('counts a mirror that does not answer within its timeout as mirror_timeout', async () => {
     await start({ upstream: 'green', timeout: 200 });
     expect((await get('/hang')).status).toBe(200);
-    const r = await waitFor(async () => {
-      const v = await report();
-      return v.mismatches.mirror_timeout === 1 ? v : undefined;
-    });
+    const r = await reportWhen((v) => v.mismatches.mirror_timeout === 1);
     expect(r.samples[0].diff).toMatch(/timeout/);
   });
 

@@ -138,6 +138,26 @@ describe('proxy workers (switchyard start --workers 2)', () => {
     expect(text).toMatch(/^switchyard_config_generation 1$/m);
   });
 
+  it("merges every worker's mirror report, and sums their mirror counts in /metrics", async () => {
+    await start({ mirror: { upstream: 'green' } });
+    let sent = 0;
+    await waitFor(
+      async () => {
+        sent += (await send(10)).length;
+        return (await workers()).every((w) => w.requests > 0);
+      },
+      15_000,
+      'both workers to serve requests',
+    );
+    // The demo colours answer with their own names: every pair differs in its body.
+    await waitFor(async () => (await admin('GET', '/services/svc/mirror')).json.totals.compared === sent, 10_000, 'every pair to be compared');
+    const report = (await admin('GET', '/services/svc/mirror')).json;
+    expect(report.mismatches.body).toBe(sent);
+    expect(report.samples.length).toBe(Math.min(sent, 20));
+    const text = await (await request(`${sy?.admin}/metrics`)).body.text();
+    expect(text).toMatch(new RegExp(`^switchyard_mirror_requests_total\\{service="svc",result="mismatch_body"\\} ${sent}$`, 'm'));
+  });
+
   it('judges a rollout on the traffic of every worker', async () => {
     await start();
     const started = await admin('POST', '/services/svc/rollout', {

@@ -44,6 +44,15 @@ interface ExpectedService {
   sticky?: { header?: string; cookie?: string; ip?: boolean };
   failover: boolean;
   tls_verify: boolean;
+  mirror?: {
+    upstream: string;
+    percent: number;
+    methods: string[];
+    max_body: number;
+    timeout: number;
+    max_concurrent: number;
+    compare: { headers: string[]; ignore_json: string[] };
+  };
   rollout?: ExpectedRollout;
   previous_host?: string;
 }
@@ -55,6 +64,7 @@ interface ExpectedRollout {
     max_error_rate: number;
     max_p99_ms: number;
     min_requests: number;
+    min_mirror_match?: number;
     metrics: { name: string; prometheus: string; query: string; max?: number; min?: number; timeout: number }[];
   };
   failure_threshold: number;

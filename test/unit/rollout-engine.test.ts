@@ -154,3 +154,39 @@ describe('rollout gates', () => {
     expect(e.gatesDue()).toEqual([]);
   });
 });
+
+describe('the shadow phase (analysis.min_mirror_match)', () => {
+  const shadowPlan = (over: Partial<RolloutPlan> = {}) =>
+    plan({ analysis: { maxErrorRate: 0.01, maxP99Ms: 500, minRequests: 100, metrics: [], minMirrorMatch: 0.99 }, ...over });
+  // Windows of a shadow phase are mirrored pairs: errors are the pairs that did not match.
+  const matching: WindowFigures = { requests: 200, errors: 1, p99Ms: 900 };
+  const differing: WindowFigures = { requests: 200, errors: 3, p99Ms: 5 };
+
+  it('moves no traffic until the mirror matches, then takes the steps as usual', () => {
+    const e = new RolloutEngine(shadowPlan(), 0);
+    expect(e.shadow).toBe(true);
+    expect(e.weight()).toBe(0);
+    // A slow mirror is no reason to hold: only the match rate (199/200) and the pair count are judged.
+    expect(drive(e, [quiet, matching, good])).toEqual([0, 10, 25]);
+    expect(e.judgements.map((j) => [j.step, j.verdict])).toEqual([
+      [-1, 'inconclusive'],
+      [-1, 'pass'],
+      [0, 'pass'],
+    ]);
+    expect(e.judgements[1].reason).toBe('mirror match rate 0.995 at least min_mirror_match 0.99');
+  });
+
+  it('fails on a match rate below min_mirror_match and rolls back without ever moving traffic', () => {
+    const e = new RolloutEngine(shadowPlan({ failureThreshold: 1 }), 0);
+    expect(drive(e, [differing])).toEqual([0]);
+    expect(e.state).toBe('rolled_back');
+    expect(e.reason).toBe('1 failed judgement(s): mirror match rate 0.985 below min_mirror_match 0.99');
+  });
+
+  it('is saved as step 0 and restored there', () => {
+    const e = RolloutEngine.restore(shadowPlan(), { step: -1, state: 'running', failures: 0, startedAt: 0 }, 0);
+    expect(e.shadow).toBe(true);
+    // Without min_mirror_match a saved shadow step starts at step 1.
+    expect(RolloutEngine.restore(plan(), { step: -1, state: 'running', failures: 0, startedAt: 0 }, 0).step).toBe(0);
+  });
+});
