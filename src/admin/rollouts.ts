@@ -101,6 +101,7 @@ export function rolloutView(e: RolloutEngine): Record<string, unknown> {
       max_error_rate: p.analysis.maxErrorRate,
       max_p99_ms: p.analysis.maxP99Ms,
       min_requests: p.analysis.minRequests,
+      ...(p.analysis.minMirrorMatch === undefined ? {} : { min_mirror_match: p.analysis.minMirrorMatch }),
       metrics: p.analysis.metrics.map(({ timeoutMs, ...m }) => ({ ...m, timeout_ms: timeoutMs })),
     },
     failure_threshold: p.failureThreshold,

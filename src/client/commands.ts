@@ -2,12 +2,13 @@ import { parseArgs } from 'node:util';
 import { AdminClient, AdminHttpError, AdminUnreachableError } from './admin-client.js';
 import { resolveEndpoint, TOKEN_ENV, UsageError } from './connection.js';
 import { EXIT, type ClientCommand, type ClientIo, type FlagValues } from './context.js';
+import { mirrorCommand } from './mirror.js';
 import { rollbackCommand, rolloutCommand } from './rollout.js';
 import { statusCommand } from './status.js';
 import { switchCommand } from './switch.js';
 
 /** The commands that talk to a running switchyard through its admin API. */
-export const CLIENT_COMMANDS: readonly ClientCommand[] = [statusCommand, switchCommand, rolloutCommand, rollbackCommand];
+export const CLIENT_COMMANDS: readonly ClientCommand[] = [statusCommand, switchCommand, rolloutCommand, rollbackCommand, mirrorCommand];
 
 const COMMON_OPTIONS = {
   admin: { type: 'string' },

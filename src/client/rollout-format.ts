@@ -32,9 +32,9 @@ export function formatDuration(ms: number): string {
   return out;
 }
 
-/** "step 2/4". */
+/** "step 2/4", or "shadow" before step 1 (analysis.min_mirror_match). */
 function stepOf(v: RolloutView): string {
-  return `step ${v.step}/${v.steps.length}`;
+  return v.step === 0 ? 'shadow' : `step ${v.step}/${v.steps.length}`;
 }
 
 /** A rollout in a few words, for the status table: "running, step 2/4 → green". */
@@ -54,6 +54,10 @@ export function stateLine(v: RolloutView): string {
 /** One judgement as a line: "judged      step 1/4  green 10%: pass, 52 requests, …". */
 export function judgementLine(j: JudgementView, v: RolloutView): string {
   const p99 = j.p99_ms === null ? '-' : `${round(j.p99_ms)} ms`;
+  if (j.step === 0) {
+    const pairs = `${j.requests} mirrored pairs, ${j.errors} not matching`;
+    return `${'judged'.padEnd(11)} shadow  ${v.to} 0%: ${j.verdict} (${pairs}) — ${j.reason}`;
+  }
   const figures = `${j.requests} requests, ${j.errors} errors, error rate ${round(j.error_rate)}, p99 ${p99}`;
   return `${'judged'.padEnd(11)} step ${j.step}/${v.steps.length}  ${v.to} ${j.weight}%: ${j.verdict} (${figures}) — ${j.reason}`;
 }
@@ -64,6 +68,9 @@ export function rolloutReport(v: RolloutView): string {
   const lines = [
     `rollout of ${v.service}: ${v.from} → ${v.to}, ${v.state}, ${stepOf(v)}: ${formatTraffic(v.split)}`,
     `  steps ${v.steps.join(', ')}% every ${formatDuration(v.interval_ms)}; pass when error rate ≤ ${a.max_error_rate}, p99 ≤ ${a.max_p99_ms} ms, at least ${a.min_requests} requests`,
+    ...(a.min_mirror_match === undefined
+      ? []
+      : [`  first a shadow phase: the mirror must match at least ${a.min_mirror_match} of ${a.min_requests} compared pairs`]),
     `  on ${v.failure_threshold} failed judgement(s): ${v.on_failure} (failures so far: ${v.failures}); gate ${v.gate}`,
   ];
   if (v.reason) lines.push(`  reason: ${v.reason}`);
@@ -76,7 +83,7 @@ export function rolloutReport(v: RolloutView): string {
 function judgementTable(v: RolloutView): string {
   const rows = v.judgements.map((j) => [
     j.at,
-    String(j.step),
+    j.step === 0 ? 'shadow' : String(j.step),
     `${j.weight}%`,
     j.verdict,
     String(j.requests),

@@ -28,7 +28,7 @@ export interface RolloutView {
   readonly step: number;
   readonly split: Readonly<Record<string, number>>;
   readonly interval_ms: number;
-  readonly analysis: { readonly max_error_rate: number; readonly max_p99_ms: number; readonly min_requests: number };
+  readonly analysis: { readonly max_error_rate: number; readonly max_p99_ms: number; readonly min_requests: number; readonly min_mirror_match?: number };
   readonly failure_threshold: number;
   readonly on_failure: string;
   readonly gate: string;

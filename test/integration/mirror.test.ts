@@ -2,6 +2,8 @@ import type http from 'node:http';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { runClientCommand } from '../../src/client/commands.js';
+import { mirrorCommand } from '../../src/client/mirror.js';
 import { deadAddress } from '../helpers/dead-address.js';
 import { startLoad } from '../helpers/load.js';
 import { blueGreenYaml, type Running, startSwitchyard } from '../helpers/switchyard.js';
@@ -110,6 +112,14 @@ describe('mirroring and compare (real blue and green upstreams)', () => {
     const metrics = await (await fetch(`${sy?.admin}/metrics`)).text();
     expect(metrics).toMatch(/switchyard_mirror_requests_total\{service="svc",result="match"\} 3/);
     expect(metrics).toMatch(/switchyard_mirror_requests_total\{service="svc",result="mismatch_body"\} 1/);
+    // `switchyard mirror status svc` prints the same report for people.
+    let printed = '';
+    const io = { out: (t: string) => void (printed += t), err: (t: string) => void (printed += t), env: {} };
+    expect(await runClientCommand(mirrorCommand, ['status', 'svc', '--admin', sy?.admin ?? ''], io)).toBe(0);
+    expect(printed).toMatch(/^svc → green: 100% of GET, HEAD; compares status, x-api, set-cookie, body \(ignoring \$\.id, \$\.timestamp, \$\.\.at\)$/m);
+    expect(printed).toMatch(/: 6 copied, 6 compared, 3 matched — match rate 50\.00%$/m);
+    expect(printed).toMatch(/^mismatches: status 1, header 1, body 1, mirror error 0, mirror timeout 0$/m);
+    expect(printed).toMatch(/mismatch_body\s+GET\s+\/body\s+200\s+200\s+\$\.price: 10 vs 12/);
   });
 
   it('copies exactly the configured share, only of the listed methods, and marks each copy', async () => {
