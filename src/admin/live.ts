@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { type Reading, type TrafficSource, windowBetween } from '../core/traffic.js';
 import type { AdminContext } from './context.js';
+import { mirrorView } from './mirror.js';
 import { rolloutView } from './rollouts.js';
 import type { AdminRoute } from './router.js';
 import { serviceView, targetsView } from './views.js';
@@ -82,10 +83,12 @@ export class LiveFeed {
     const { pipeline, rollouts, workers, fleet } = this.ctx;
     await this.traffic.refresh?.();
     const snap = pipeline.current;
+    const mirrors = await this.ctx.mirrors();
     const services = [...snap.services.values()].map((svc) => ({
       ...serviceView(svc),
       rollout: rollouts.find(svc.name) ? rolloutView(rollouts.get(svc.name)) : null,
       history: pipeline.history.list(svc.name).slice(-HISTORY),
+      mirror: svc.config.mirror ? mirrorView(svc.name, svc.config.mirror, mirrors[svc.name]) : null,
     }));
     const upstreams = [...snap.upstreams.values()].filter((u) => u.config).map((u) => ({ name: u.name, targets: targetsView(u), rates: this.rates(u.name) }));
     const state = {

@@ -87,6 +87,17 @@ describe('the dashboard in a real browser (/ui, Chromium)', () => {
     expect(await colourOfProxy()).toBe('blue');
   });
 
+  it("shows a mirror's match rate and its latest mismatching samples", async () => {
+    const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+    const put = await fetch(`${sy.admin}/services/svc/mirror`, { method: 'PUT', headers: auth, body: JSON.stringify({ upstream: 'green' }) });
+    expect(put.status).toBe(200);
+    // blue and green answer with their own names: every copy differs in its body.
+    await page.locator('[data-testid=mirror] [data-testid=match-rate]', { hasText: 'match 0.00%' }).waitFor();
+    await page.locator('[data-testid=mirror] tr', { hasText: 'mismatch_body' }).first().waitFor();
+    expect((await fetch(`${sy.admin}/services/svc/mirror`, { method: 'DELETE', headers: auth })).status).toBe(204);
+    await page.locator('[data-testid=mirror]').waitFor({ state: 'detached' });
+  });
+
   it('starts a rollout and the split bar moves step by step', async () => {
     const form = page.locator('[data-testid=rollout-form]');
     await form.locator('select[name=to]').selectOption('green');

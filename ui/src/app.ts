@@ -47,7 +47,16 @@ interface HistoryEntry {
   detail?: string;
   verdict?: string;
 }
+interface MirrorReport {
+  mirror: { upstream: string; percent: number };
+  totals: { copied: number; compared: number; matched: number };
+  match_rate: number | null;
+  mismatches: Record<string, number>;
+  not_compared: Record<string, number>;
+  samples: { at: string; result: string; method: string; path: string; primary_status: number | null; mirror_status: number | null; diff?: string }[];
+}
 interface Service {
+  mirror: MirrorReport | null;
   name: string;
   host: string;
   previous_host?: string;
@@ -254,6 +263,7 @@ function ServiceCard({ service, state, names, act }: { service: Service; state: 
         <${Chart} title="error rate (%)" field="err" upstreams=${used} names=${names} />
         <${Chart} title="p99 latency (ms)" field="p99" upstreams=${used} names=${names} />
       </div>
+      ${service.mirror && html`<${MirrorPanel} report=${service.mirror} />`}
       <${RolloutPanel} service=${service} names=${names} act=${act} path=${path} />
       <h3>History</h3>
       <table>
@@ -269,6 +279,36 @@ function ServiceCard({ service, state, names, act }: { service: Service; state: 
         )}
       </table>
     </section>
+  `;
+}
+
+/** How the copies sent to the mirror compare: the match rate, mismatches by kind, the latest samples. */
+function MirrorPanel({ report }: { report: MirrorReport }) {
+  const r = report;
+  const rate = r.match_rate === null ? '–' : `${(r.match_rate * 100).toFixed(2)}%`;
+  const kinds = Object.entries(r.mismatches).filter(([, n]) => n > 0);
+  return html`
+    <h3>Mirror → ${r.mirror.upstream} (${r.mirror.percent}%)</h3>
+    <div data-testid="mirror">
+      <div class="row">
+        <span class=${`badge ${r.match_rate === null ? '' : r.match_rate >= 0.99 ? 'pass' : 'fail'}`} data-testid="match-rate">match ${rate}</span>
+        <span class="muted">${r.totals.compared} compared of ${r.totals.copied} copied</span>
+        ${kinds.map(([k, n]) => html`<span class="muted">${k.replace('_', ' ')} ${n}</span>`)}
+      </div>
+      ${r.samples.length > 0 &&
+      html`<table>
+        <tr><th>at</th><th>result</th><th>request</th><th>status</th><th>difference</th></tr>
+        ${[...r.samples].reverse().slice(0, 5).map(
+          (x) => html`<tr>
+            <td>${new Date(x.at).toLocaleTimeString()}</td>
+            <td><span class="badge fail">${x.result}</span></td>
+            <td>${x.method} ${x.path}</td>
+            <td>${x.primary_status ?? '–'} / ${x.mirror_status ?? '–'}</td>
+            <td class="muted">${x.diff ?? ''}</td>
+          </tr>`,
+        )}
+      </table>`}
+    </div>
   `;
 }
 
@@ -289,7 +329,7 @@ function RolloutPanel({ service, names, act, path }: { service: Service; names: 
       <div class="row">
         <span class=${`badge ${r.state}`} data-testid="rollout-state">${r.state}</span>
         <span>${r.from} → ${r.to}</span>
-        <span class="steps">${r.steps.map((s, i) => html`<span class=${i + 1 < r.step ? 'done' : i + 1 === r.step ? 'now' : ''}>${s}%</span>`)}</span>
+        <span class="steps">${r.step === 0 && html`<span class="now">shadow</span>`}${r.steps.map((s, i) => html`<span class=${i + 1 < r.step ? 'done' : i + 1 === r.step ? 'now' : ''}>${s}%</span>`)}</span>
         ${r.reason && html`<span class="muted">${r.reason}</span>`}
       </div>
       ${live &&
@@ -305,7 +345,7 @@ function RolloutPanel({ service, names, act, path }: { service: Service; names: 
         ${r.judgements.map(
           (j) => html`<tr>
             <td>${new Date(j.at).toLocaleTimeString()}</td>
-            <td>${j.step} (${j.weight}%)</td>
+            <td>${j.step === 0 ? 'shadow' : `${j.step} (${j.weight}%)`}</td>
             <td><span class=${`badge ${j.verdict === 'pass' ? 'pass' : j.verdict === 'fail' ? 'fail' : 'warn'}`}>${j.verdict}</span></td>
             <td>${j.requests}</td>
             <td>${j.errors}</td>
