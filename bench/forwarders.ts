@@ -1,6 +1,7 @@
 import { benchScript, CPU, spawnNode, stopChild, waitForMessage } from './processes.js';
 import type { ReferenceTask } from './reference-undici.js';
 import { startSwitchyard } from './switchyard.js';
+import { reservePort } from './free-port.js';
 
 /** Something the load generator can be pointed at, in front of one upstream target. */
 export interface Forwarder {
@@ -91,6 +92,25 @@ export const switchyardAccessLog: Forwarder = {
     return { url: running.proxyUrl, pid: running.pid, stop: running.stop };
   },
 };
+
+/**
+ * switchyard copying `percent`% of requests to a mirror upstream and comparing each pair:
+ * to the same origin (which then answers the copies too), or to a port where nothing listens.
+ */
+function switchyardMirror(percent: number, dead: boolean): Forwarder {
+  return {
+    id: `switchyard-mirror-${percent}${dead ? '-dead' : ''}`,
+    label: `switchyard, mirroring ${percent}%${dead ? ' to a dead mirror' : ''}`,
+    start: async (upstream) => {
+      const green = dead ? `127.0.0.1:${await reservePort()}` : upstream;
+      const running = await startSwitchyard('blue', { blue: [upstream], green: [green] }, { mirror: { upstream: 'green', percent } });
+      return { url: running.proxyUrl, pid: running.pid, stop: running.stop };
+    },
+  };
+}
+
+/** Mirroring's cost on the hot path: a realistic share, every request, and every request to a dead mirror. */
+export const switchyardMirrors: Forwarder[] = [switchyardMirror(10, false), switchyardMirror(100, false), switchyardMirror(100, true)];
 
 /**
  * With BENCH_BASELINE_CLI (the CLI of another build, e.g. the commit before a change): that

@@ -2,7 +2,17 @@
  * SPEC 9.1, overhead: the same load, at fixed concurrency, against one demo upstream directly
  * and through each forwarder, every forwarder a fresh child process pinned to its own CPU.
  */
-import { bareUndici, baselineSwitchyard, direct, nodeHttpProxy, switchyard, switchyardAccessLog, switchyardNoMetrics, type Forwarder } from './forwarders.js';
+import {
+  bareUndici,
+  baselineSwitchyard,
+  direct,
+  nodeHttpProxy,
+  switchyard,
+  switchyardAccessLog,
+  switchyardMirrors,
+  switchyardNoMetrics,
+  type Forwarder,
+} from './forwarders.js';
 import type { LoadResult, LoadTask } from './load.js';
 import { expectUpstream } from './probe.js';
 import { CPU, runTask } from './processes.js';
@@ -11,7 +21,16 @@ import { median, type Scenario } from './scenario.js';
 import type { BenchSettings } from './settings.js';
 import { startUpstreams } from './upstreams.js';
 
-const FORWARDERS: Forwarder[] = [direct, switchyard, switchyardNoMetrics, switchyardAccessLog, ...baselineSwitchyard(), bareUndici, nodeHttpProxy];
+const FORWARDERS: Forwarder[] = [
+  direct,
+  switchyard,
+  switchyardNoMetrics,
+  switchyardAccessLog,
+  ...switchyardMirrors,
+  ...baselineSwitchyard(),
+  bareUndici,
+  nodeHttpProxy,
+];
 const GOAL_RPS = 'switchyard req/s ≥ 0.85× bare undici';
 const GOAL_P99 = 'switchyard p99 ≤ 1.3× bare undici';
 const GOAL_METRICS = 'metrics cost < 5%: CPU µs/req with metrics ≤ 1.05× without';

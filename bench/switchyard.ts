@@ -48,6 +48,8 @@ export interface ConfigOptions {
   distribution?: string;
   /** `log: { access: true }`: one access log line per request (into the log file). */
   accessLog?: boolean;
+  /** The service's `mirror`: copies of `percent`% of requests to `upstream`, compared with the answers. */
+  mirror?: { upstream: string; percent: number };
   /** A `fleet` block: this instance joins the fleet `name` through the Redis at `redis`. */
   fleet?: { redis: string; name: string; instance: string };
 }
@@ -70,6 +72,7 @@ export function configYaml(proxyPort: number, adminPort: number, host: string, u
     `  - name: ${SERVICE}`,
     `    host: ${host}`,
     ...(options.retries !== undefined ? [`    retries: ${options.retries}`] : []),
+    ...(options.mirror ? [`    mirror: { upstream: ${options.mirror.upstream}, percent: ${options.mirror.percent} }`] : []),
     '    routes:',
     '      - name: example-route',
     '        paths: ["/"]',

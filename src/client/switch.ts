@@ -12,6 +12,7 @@ const PLAN_FLAGS = {
   'max-error-rate': ['analysis', 'max_error_rate'],
   'max-p99-ms': ['analysis', 'max_p99_ms'],
   'min-requests': ['analysis', 'min_requests'],
+  'min-mirror-match': ['analysis', 'min_mirror_match'],
   'failure-threshold': [undefined, 'failure_threshold'],
   'on-failure': [undefined, 'on_failure'],
   gate: [undefined, 'gate'],
@@ -39,6 +40,8 @@ rollback; auto; 5; resume).
   --max-error-rate 0.01    a step fails above this share of 5xx and transport errors
   --max-p99-ms 500         a step fails above this p99 latency
   --min-requests 100       fewer requests in the window: inconclusive, the step waits (0 judges any)
+  --min-mirror-match 0.99  first a shadow phase: no traffic moves until SERVICE's mirror to
+                           UPSTREAM matches this share of --min-requests compared pairs
   --failure-threshold 2    failed judgements before --on-failure applies
   --on-failure rollback    rollback (all traffic back at once) or pause (hold for a person)
   --gate manual            hold before the final step until \`switchyard rollout promote SERVICE\`

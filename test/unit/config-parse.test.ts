@@ -440,7 +440,7 @@ describe('loadConfigFile', () => {
     const result = await loadConfigFile(file, {});
     expect(result.ok).toBe(true);
     expect(result.warnings.map(formatDiagnostic)).toEqual([
-      `${file}:4:5 services[0]: ignoring unknown key "tags" (switchyard uses: name, host, port, protocol, path, retries, connect_timeout, read_timeout, write_timeout, routes, split, overrides, sticky, failover, tls_verify, rollout, previous_host, url)`,
+      `${file}:4:5 services[0]: ignoring unknown key "tags" (switchyard uses: name, host, port, protocol, path, retries, connect_timeout, read_timeout, write_timeout, routes, split, overrides, sticky, failover, tls_verify, mirror, rollout, previous_host, url)`,
     ]);
   });
 
