@@ -96,28 +96,30 @@ export function buildSnapshot(config: Config, deps: SnapshotDeps, generation: nu
   const compiled = new Map<string, UpstreamRuntime>();
   const declared = new Map(config.upstreams.map((u) => [u.name, u]));
 
-  /** An upstream as one service reaches it; services with the same connection settings share it. */
-  const upstreamFor = (name: string, svc?: ServiceConfig): UpstreamRuntime => {
+  /** An upstream as one service reaches it; services with the same connection settings share it. A mirror's has pools of its own, as large as its max_concurrent. */
+  const upstreamFor = (name: string, svc?: ServiceConfig, mirror?: { maxConnections: number }): UpstreamRuntime => {
     const up = declared.get(name);
     const opts: TargetOptions = {
       protocol: svc?.protocol ?? 'http',
       connectTimeout: svc?.connect_timeout ?? 60_000,
       tlsVerify: svc?.tls_verify ?? true,
-      maxConnections: up?.max_connections ?? DEFAULT_MAX_CONNECTIONS,
+      maxConnections: mirror?.maxConnections ?? up?.max_connections ?? DEFAULT_MAX_CONNECTIONS,
       keepAliveMs: up?.keepalive_timeout ?? DEFAULT_KEEPALIVE_MS,
+      mirror: mirror !== undefined,
     };
     // A plain host is one target per port; a declared upstream is shared by services with the same settings.
     const key = `${up ? name : `${name}:${svc?.port ?? 80}`}#${opts.protocol}#${opts.connectTimeout}#${opts.tlsVerify}`;
-    const cached = compiled.get(key);
+    const cached = mirror ? undefined : compiled.get(key);
     if (cached) return cached;
     // A service whose host is not an upstream sends to that host:port alone.
     const list = up ? up.targets : [{ target: `${name}:${svc?.port ?? 80}`, weight: 1 }];
     const members = list.map((t) => ({ member: deps.targets.get(t.target, opts), weight: t.weight }));
     for (const m of members) targets.add(m.member);
-    const passive = up && passiveEnabled(up.healthchecks) ? new PassiveMonitor(up.healthchecks, deps.health, deps.clock, name) : undefined;
+    // A mirror's copies tell passive health nothing, and its runtime is the service's own, not the upstream's.
+    const passive = up && !mirror && passiveEnabled(up.healthchecks) ? new PassiveMonitor(up.healthchecks, deps.health, deps.clock, name) : undefined;
     const label = up ? name : `${name}:${svc?.port ?? 80}`;
     const rt: UpstreamRuntime = { name: label, pool: new Pool(members), config: up, passive, traffic: deps.traffic.get(label) };
-    compiled.set(key, rt);
+    if (!mirror) compiled.set(key, rt);
     return rt;
   };
 
@@ -139,7 +141,7 @@ export function buildSnapshot(config: Config, deps: SnapshotDeps, generation: nu
 
 function compileService(
   svc: ServiceConfig,
-  upstreamFor: (name: string, svc: ServiceConfig) => UpstreamRuntime,
+  upstreamFor: (name: string, svc: ServiceConfig, mirror?: { maxConnections: number }) => UpstreamRuntime,
   deps: SnapshotDeps,
   accessLog: boolean,
 ): ServiceRuntime {
@@ -161,7 +163,7 @@ function compileService(
     readTimeout: svc.read_timeout,
     stickyCookie: svc.sticky?.cookie,
     accessLog,
-    mirror: svc.mirror && mirrorOf(svc, svc.mirror, upstreamFor(svc.mirror.upstream, svc), deps),
+    mirror: svc.mirror && mirrorOf(svc, svc.mirror, upstreamFor(svc.mirror.upstream, svc, { maxConnections: svc.mirror.max_concurrent }), deps),
   };
 }
 

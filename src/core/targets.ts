@@ -13,6 +13,8 @@ export interface TargetOptions {
   readonly maxConnections: number;
   /** An idle connection closes after this many milliseconds. */
   readonly keepAliveMs: number;
+  /** A mirror's copies get pools of their own, so that they never take a connection live traffic waits for. */
+  readonly mirror?: boolean;
 }
 
 /**
@@ -60,7 +62,7 @@ export class TargetRegistry {
 
   /** The target for an address, created on first use. */
   get(address: string, opts: TargetOptions): Target {
-    const key = `${opts.protocol}://${address}#${opts.connectTimeout}#${opts.tlsVerify}#${opts.maxConnections}#${opts.keepAliveMs}`;
+    const key = `${opts.protocol}://${address}#${opts.connectTimeout}#${opts.tlsVerify}#${opts.maxConnections}#${opts.keepAliveMs}${opts.mirror ? '#mirror' : ''}`;
     let t = this.targets.get(key);
     if (!t) {
       t = new Target(address, opts, this.health.get(address));

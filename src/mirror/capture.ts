@@ -11,9 +11,11 @@ export class Capture {
   private status = 0;
   private readonly headers = new Map<string, string>();
   private contentType = '';
+  private encoding = '';
   private readonly chunks: Buffer[] = [];
   private size = 0;
-  private readonly hash: Hash = createHash('sha256');
+  /** Started only once the body outgrows max_body: a whole body is compared as it is. */
+  private hash: Hash | undefined;
 
   constructor(
     private readonly names: readonly string[],
@@ -27,29 +29,39 @@ export class Capture {
       const name = raw[i].toString('latin1').toLowerCase();
       const value = raw[i + 1].toString('latin1');
       if (name === 'content-type') this.contentType = value;
+      else if (name === 'content-encoding') this.encoding = value.trim().toLowerCase();
       if (!this.names.includes(name)) continue;
       const before = this.headers.get(name);
       this.headers.set(name, before === undefined ? value : `${before}, ${value}`);
     }
   }
 
-  /** A body chunk: copied while within max_body (undici may reuse the memory it lends). */
+  /** A body chunk: copied while within max_body (undici may reuse the memory it lends), hashed beyond it. */
   data(chunk: Buffer): void {
-    this.hash.update(chunk);
-    if (this.size + chunk.length <= this.maxBody) this.chunks.push(Buffer.from(chunk));
     this.size += chunk.length;
+    if (this.hash === undefined && this.size <= this.maxBody) {
+      this.chunks.push(Buffer.from(chunk));
+      return;
+    }
+    if (this.hash === undefined) {
+      this.hash = createHash('sha256');
+      for (const c of this.chunks) this.hash.update(c);
+      this.chunks.length = 0;
+    }
+    this.hash.update(chunk);
   }
 
   /** The whole response, once its body has ended. */
   done(): Captured {
-    const whole = this.size <= this.maxBody;
+    const body = this.hash === undefined ? Buffer.concat(this.chunks, this.size) : undefined;
     return {
       status: this.status,
       headers: this.headers,
       contentType: this.contentType,
-      body: whole ? Buffer.concat(this.chunks, this.size) : undefined,
+      encoding: this.encoding,
+      body,
       size: this.size,
-      digest: this.hash.digest('hex'),
+      digest: this.hash?.digest('hex'),
     };
   }
 }

@@ -49,8 +49,9 @@ export class Mirror {
   }
 
   /**
-   * Whether this request gets a copy; if so the pair, sent now (or, with a body, once the
-   * tap has the whole of it). A request already going to the mirror's upstream gets none.
+   * Whether this request gets a copy; if so the pair, sent once the primary request is on
+   * its way (with a body, once the tap has the whole of it). A request already going to the
+   * mirror's upstream gets none.
    */
   begin(req: IncomingMessage, chosen: string, path: string, headers: readonly string[], hasBody: boolean): MirrorStart | undefined {
     const method = req.method ?? '';
@@ -64,17 +65,15 @@ export class Mirror {
       stats.count('too_large');
       return undefined;
     }
-    if (stats.inflight >= this.maxConcurrent) {
+    if (stats.inflight >= this.maxConcurrent || (stats.restUntil !== 0 && performance.now() < stats.restUntil)) {
       stats.count('dropped');
       return undefined;
     }
     const target = this.upstream.pool.pick();
     const headersOut = [...headers, 'x-switchyard-mirror', '1'];
-    const pair = new MirrorPair(this.settings, { target, method, path, headers: headersOut, url: req.url ?? '/' });
-    if (!hasBody || target === undefined) {
-      pair.send(null);
-      return { pair, body: undefined };
-    }
+    const tapped = hasBody && target !== undefined;
+    const pair = new MirrorPair(this.settings, { target, method, path, headers: headersOut, url: req.url ?? '/' }, tapped);
+    if (!tapped) return { pair, body: undefined };
     const tap = new RequestTap(
       this.settings.maxBody,
       (body) => pair.send(body),

@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import type { Target } from '../core/targets.js';
 import type { TrafficRecorder } from '../core/traffic.js';
 import { Capture } from './capture.js';
-import { type Captured, type CompareSettings, compareResponses, type Difference } from './compare.js';
+import { type Captured, type CompareSettings, compareResponses, type Difference, SECRET } from './compare.js';
 import type { MirrorResult, MirrorSample, MirrorStats } from './stats.js';
 
 /** What a pair needs of its service's mirror. */
@@ -26,9 +26,7 @@ export interface MirrorRequest {
   readonly url: string;
 }
 
-const TIMEOUT = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
-/** Headers whose values a sample never keeps, whatever compare.headers says. */
-const SECRET = /authorization|cookie|token|secret|session|password|api-?key/i;
+const TIMEOUT = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'MIRROR_TIMEOUT']);
 
 /**
  * One client request and its copy. The primary's response is captured as the Exchange
@@ -45,36 +43,41 @@ export class MirrorPair implements Dispatcher.DispatchHandler {
   private mirrorResult: Captured | string | undefined;
   private sentAt = 0;
   private settled = false;
+  private abortMirror: ((err?: Error) => void) | undefined;
+  /** The pair's whole-life bound: idle timeouts alone would let a streamed answer (SSE) hold its slot for ever. */
+  private deadline: NodeJS.Timeout | undefined;
 
+  /** `awaitsBody`: the copy goes once a tap has the whole request body; else start() sends it. */
   constructor(
     private readonly settings: PairSettings,
     private readonly request: MirrorRequest,
+    private readonly awaitsBody: boolean,
   ) {
     settings.stats.inflight++;
     this.primary = new Capture(settings.compare.headers, settings.maxBody);
     this.mirror = new Capture(settings.compare.headers, settings.maxBody);
   }
 
+  /** The client's request is on its way: a copy without a body follows it now (never ahead of it). */
+  start(): void {
+    if (!this.awaitsBody) this.send(null);
+  }
+
   /** Send the copy (with the whole request body, if it has one). */
   send(body: Buffer | null): void {
-    if (this.settled) return;
+    if (this.settled || this.sentAt !== 0) return;
     this.sentAt = performance.now();
     const { target, method, path, headers } = this.request;
     if (target === undefined) {
       this.onError(Object.assign(new Error('no healthy target'), { code: 'NO_HEALTHY_TARGET' }));
       return;
     }
+    const timeoutMs = this.settings.timeoutMs;
+    this.deadline = setTimeout(() => this.expire(), timeoutMs);
+    this.deadline.unref();
     try {
       target.dispatcher.dispatch(
-        {
-          origin: target.origin,
-          path,
-          method: method as Dispatcher.HttpMethod,
-          headers,
-          body,
-          headersTimeout: this.settings.timeoutMs,
-          bodyTimeout: this.settings.timeoutMs,
-        },
+        { origin: target.origin, path, method: method as Dispatcher.HttpMethod, headers, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
         this,
       );
     } catch (err) {
@@ -100,13 +103,14 @@ export class MirrorPair implements Dispatcher.DispatchHandler {
   primaryEnd(ok: boolean): void {
     if (this.primaryResult !== undefined) return;
     this.primaryResult = ok ? this.primary.done() : null;
-    // Nothing to compare with: a copy not yet sent never will be.
-    if (!ok && this.sentAt === 0) this.finish('unpaired');
+    // A copy not sent by now never will be (an answer that came before the whole body was read ends the upload).
+    if (this.sentAt === 0) this.finish('unpaired');
     else this.compare();
   }
 
   onConnect(abort: (err?: Error) => void): void {
     if (this.settled) abort();
+    else this.abortMirror = abort;
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
@@ -131,8 +135,24 @@ export class MirrorPair implements Dispatcher.DispatchHandler {
     this.compare();
   }
 
-  /** Both sides have ended: count the pair, and keep a sample of a mismatch. */
+  /** The pair outlived its timeout as a whole: a mirror still answering is a timeout; a client's stream still going leaves nothing to compare. */
+  private expire(): void {
+    this.deadline = undefined;
+    if (this.mirrorResult !== undefined) {
+      this.finish('unpaired');
+      return;
+    }
+    this.onError(Object.assign(new Error('the mirror did not finish in time'), { code: 'MIRROR_TIMEOUT' }));
+    this.abortMirror?.();
+  }
+
+  /** Both sides have ended: compare them after the client's response is on its way, never in its path. */
   private compare(): void {
+    if (this.settled || this.primaryResult === undefined || this.mirrorResult === undefined) return;
+    setImmediate(this.settle);
+  }
+
+  private readonly settle = (): void => {
     const p = this.primaryResult;
     const m = this.mirrorResult;
     if (this.settled || p === undefined || m === undefined) return;
@@ -152,16 +172,19 @@ export class MirrorPair implements Dispatcher.DispatchHandler {
     }
     if (diff === undefined) this.finish('match', p, m);
     else this.finish(`mismatch_${diff.kind}`, p, m, diff.diff, diff.headers);
-  }
+  };
 
   private finish(result: MirrorResult, p?: Captured, m?: Captured, diff?: string, headers?: readonly string[]): void {
     if (this.settled) return;
     this.settled = true;
+    if (this.deadline !== undefined) clearTimeout(this.deadline);
     const { stats, recorder } = this.settings;
     stats.inflight--;
     stats.count(result);
     if (result === 'too_large' || result === 'unpaired') return;
-    recorder.record(performance.now() - this.sentAt, result !== 'match');
+    const now = performance.now();
+    stats.outcome(result === 'mirror_error' || result === 'mirror_timeout', now);
+    recorder.record(now - this.sentAt, result !== 'match');
     if (result !== 'match') stats.sample(this.sampleOf(result, p, m, diff, headers));
   }
 

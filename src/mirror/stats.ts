@@ -6,7 +6,7 @@ export const MIRROR_RESULTS = [
   'mismatch_body',
   'mirror_error',
   'mirror_timeout',
-  /** Not sent: max_concurrent copies were in flight already. */
+  /** Not sent: max_concurrent copies were in flight already, or the mirror is resting after failing FAILING_STREAK times in a row. */
   'dropped',
   /** Not sent: the request body was longer than max_body. */
   'too_large',
@@ -36,6 +36,8 @@ export interface MirrorSample {
 
 /** A service's mirror figures since its comparison began: what a worker sends and the admin API merges. */
 export interface MirrorReport {
+  /** What was compared (upstream and compare settings): reports of another comparison are not summed with these. */
+  readonly identity: string;
   /** When these figures began (epoch ms): the mirror's upstream or compare settings last changed. */
   readonly since: number;
   readonly counts: Readonly<Record<MirrorResult, number>>;
@@ -45,6 +47,9 @@ export interface MirrorReport {
 
 /** Samples kept per service (per worker). */
 export const MAX_SAMPLES = 20;
+/** Mirror errors or timeouts in a row that make copies rest, and for how long (Envoy's outlier detection, for one mirror). */
+export const FAILING_STREAK = 5;
+export const REST_MS = 1000;
 
 /**
  * One service's mirror figures, kept by service name outside the snapshot so that they
@@ -58,12 +63,27 @@ export class MirrorStats {
   inflight = 0;
   /** Percent accumulated toward the next copy: every request adds `percent`, each 100 sends one. */
   credit = 0;
+  /** Mirror errors and timeouts in a row; at FAILING_STREAK copies rest until `restUntil` (performance.now() ms). */
+  private failing = 0;
+  restUntil = 0;
 
   constructor(public identity: string) {}
 
   /** Count one outcome. */
   count(result: MirrorResult): void {
     this.counts[result]++;
+  }
+
+  /**
+   * A pair's outcome for the breaker: a mirror that keeps failing (a dead port refusing every
+   * connection) gets no copies for REST_MS, so that it costs the proxy nothing meanwhile.
+   */
+  outcome(failed: boolean, now: number): void {
+    if (!failed) this.failing = 0;
+    else if (++this.failing >= FAILING_STREAK) {
+      this.failing = 0;
+      this.restUntil = now + REST_MS;
+    }
   }
 
   /** Keep a mismatch for people to read; the oldest goes when there are MAX_SAMPLES. */
@@ -73,7 +93,7 @@ export class MirrorStats {
   }
 
   report(): MirrorReport {
-    return { since: this.since, counts: { ...this.counts }, samples: [...this.samples] };
+    return { identity: this.identity, since: this.since, counts: { ...this.counts }, samples: [...this.samples] };
   }
 }
 
@@ -104,16 +124,18 @@ export class MirrorRegistry {
   }
 }
 
-/** Several processes' reports of one service as one: counts summed, the newest samples kept. */
-export function mergeReports(reports: readonly MirrorReport[]): MirrorReport | undefined {
-  if (reports.length === 0) return undefined;
+/** Several processes' reports of one service as one: those of the latest comparison, counts summed, the newest samples kept. */
+export function mergeReports(all: readonly MirrorReport[]): MirrorReport | undefined {
+  if (all.length === 0) return undefined;
+  const latest = all.reduce((a, b) => (b.since > a.since ? b : a)).identity;
+  const reports = all.filter((r) => r.identity === latest);
   const counts = zeroCounts();
   for (const r of reports) for (const k of MIRROR_RESULTS) counts[k] += r.counts[k] ?? 0;
   const samples = reports
     .flatMap((r) => r.samples)
     .sort((a, b) => a.at - b.at)
     .slice(-MAX_SAMPLES);
-  return { since: Math.min(...reports.map((r) => r.since)), counts, samples };
+  return { identity: latest, since: Math.min(...reports.map((r) => r.since)), counts, samples };
 }
 
 /** Several processes' reports, service by service. */

@@ -119,6 +119,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.res.on('close', this.onClientClose);
     if (this.hasBody) this.watchBody();
     this.dispatch();
+    this.pair?.start();
   }
 
   /**
@@ -207,11 +208,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onComplete(): void {
     this.done = true;
     this.res.end();
-    this.pair?.primaryEnd(true);
     const ms = performance.now() - this.startedAt;
     this.dest.upstream.traffic.record(ms, this.status >= 500);
     this.statsOf()?.record(this.status, ms / 1000);
     this.logAccess(this.status);
+    this.pair?.primaryEnd(true);
   }
 
   /** One access log line for this request, when `log.access` is on (off, this is one property read). */

@@ -248,14 +248,14 @@ export class RolloutEngine {
 
   /** True while paused at a manual gate, before the final step. */
   atGate(): boolean {
-    return this.state === 'paused' && this.plan.gate === 'manual' && this.step === this.plan.steps.length - 2;
+    return this.state === 'paused' && this.plan.gate === 'manual' && this.step >= 0 && this.step === this.plan.steps.length - 2;
   }
 
   private passed(now: number): void {
     this.inconclusive = 0;
     const next = this.step + 1;
     if (next === this.plan.steps.length - 1 && this.plan.gate === 'manual') {
-      this.pause(`gate: manual — step ${this.step + 1} passed; promote to send 100% to ${this.plan.to}`);
+      this.pause(`gate: manual — ${this.shadow ? 'the shadow phase' : `step ${this.step + 1}`} passed; promote to send 100% to ${this.plan.to}`);
       return;
     }
     this.enterStep(next, now);

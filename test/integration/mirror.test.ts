@@ -31,6 +31,19 @@ interface Report {
 function colour(name: 'blue' | 'green', seen: { bodies: string[]; mirrored: number }) {
   let n = 0;
   return (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (req.url === '/early') {
+      // Answers before reading the body (as a 401 or 413 would).
+      res.writeHead(401, { 'content-type': 'text/plain', connection: 'close' });
+      res.end('no');
+      return;
+    }
+    if (req.url === '/stream' && name === 'green') {
+      // A stream that never ends (server-sent events), a heartbeat every 50 ms until the connection goes.
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const beat = setInterval(() => res.write(': beat\n\n'), 50);
+      res.on('close', () => clearInterval(beat));
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -159,17 +172,35 @@ describe('mirroring and compare (real blue and green upstreams)', () => {
     await sy?.close();
 
     await start({ upstream: 'green' }, await deadAddress());
-    for (let i = 0; i < 5; i++) expect((await get('/same')).status).toBe(200);
-    const dead = await reportWhen((v) => v.mismatches.mirror_error === 5);
+    for (let i = 0; i < 10; i++) expect((await get('/same')).status).toBe(200);
+    // After 5 refused copies in a row the dead mirror rests (1 s): copies meanwhile are dropped, not sent.
+    const dead = await reportWhen((v) => v.mismatches.mirror_error + v.not_compared.dropped === 10);
+    expect(dead.mismatches.mirror_error).toBeGreaterThanOrEqual(5);
+    expect(dead.mismatches.mirror_error).toBeLessThan(10);
     expect(dead.match_rate).toBe(0);
     expect(dead.samples[0]).toMatchObject({ result: 'mirror_error', primary_status: 200, mirror_status: null });
   });
 
-  it('counts a mirror that does not answer within its timeout as mirror_timeout', async () => {
+  it('counts a mirror that does not answer, or does not finish, within its timeout as mirror_timeout', async () => {
     await start({ upstream: 'green', timeout: 200 });
     expect((await get('/hang')).status).toBe(200);
-    const r = await reportWhen((v) => v.mismatches.mirror_timeout === 1);
+    // A stream that keeps sending is bounded as a whole, not only between its chunks.
+    expect((await get('/stream')).status).toBe(200);
+    const r = await reportWhen((v) => v.mismatches.mirror_timeout === 2);
     expect(r.samples[0].diff).toMatch(/timeout/);
+  });
+
+  it('frees the slot of a copy whose request the primary answered before reading its body', async () => {
+    await start({ upstream: 'green', methods: ['POST', 'GET'], max_body: 1_000_000, max_concurrent: 1 });
+    const res = await request(`${sy?.proxy}/early`, { method: 'POST', body: Readable.from([Buffer.alloc(300_000), Buffer.alloc(300_000)]) }).catch(
+      () => undefined,
+    );
+    await res?.body.dump().catch(() => undefined);
+    await reportWhen((v) => v.not_compared.unpaired === 1);
+    // The one slot is free again: the next copy is compared, not dropped.
+    await get('/same');
+    const r = await reportWhen((v) => v.totals.compared === 1);
+    expect(r.not_compared.dropped).toBe(0);
   });
 
   it('is set and removed through the admin API, with a clear 400 for a bad block', async () => {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { type Captured, compareResponses, firstDifference } from '../../src/mirror/compare.js';
 import { type JsonPath, parseJsonPath, removePaths } from '../../src/mirror/json-paths.js';
@@ -59,9 +60,10 @@ function captured(status: number, body: string, over: Partial<Captured> = {}): C
     status,
     headers: new Map(),
     contentType: 'application/json',
+    encoding: '',
     body: buf,
     size: buf.length,
-    digest: createHash('sha256').update(buf).digest('hex'),
+    digest: undefined,
     ...over,
   };
 }
@@ -91,9 +93,25 @@ describe('compareResponses', () => {
     });
     // Invalid JSON under a JSON content type is compared as bytes too.
     expect(compareResponses(captured(200, '{"id":1'), captured(200, '{"id":2'), settings)?.kind).toBe('body');
-    const big = (body: string) => captured(200, body, { body: undefined, size: 1_000_000 });
+    const big = (body: string) => captured(200, body, { body: undefined, size: 1_000_000, digest: createHash('sha256').update(body).digest('hex') });
     expect(compareResponses(big('a'), big('a'), settings)).toBeUndefined();
     expect(compareResponses(big('a'), big('b'), settings)?.diff).toMatch(/^1000000 vs 1000000 bytes, sha256 [0-9a-f]{12} vs [0-9a-f]{12}$/);
+    expect(compareResponses(captured(200, 'a', text), big('a'), settings)?.diff).toMatch(/^1 vs 1000000 bytes, sha256 \(whole\) vs [0-9a-f]{12}$/);
+  });
+
+  it('decodes bodies compressed alike before comparing them as JSON', () => {
+    const gz = (json: string) => {
+      const body = gzipSync(json);
+      return captured(200, '', { encoding: 'gzip', body, size: body.length });
+    };
+    expect(compareResponses(gz('{"id":1,"a":1}'), gz('{"a":1,"id":2}'), settings)).toBeUndefined();
+    expect(compareResponses(gz('{"a":1}'), gz('{"a":2}'), settings)).toEqual({ kind: 'body', diff: '$.a: 1 vs 2' });
+  });
+
+  it('never quotes the values under secret-looking keys', () => {
+    expect(firstDifference({ access_token: 'abc' }, { access_token: 'xyz' }, '$')).toBe('$.access_token: [redacted] vs [redacted]');
+    expect(firstDifference({ session: { id: 'a' } }, { session: { id: 'b' } }, '$')).toBe('$.session.id: [redacted] vs [redacted]');
+    expect(firstDifference({ Password: 'a' }, {}, '$')).toBe('$.Password: [redacted] vs missing');
   });
 
   it('names missing keys and array lengths', () => {
