@@ -75,7 +75,7 @@ export function mirrorReport(v: MirrorView): string {
     `not compared: dropped ${n.dropped} (max_concurrent), too large ${n.too_large} (max_body), unpaired ${n.unpaired} (no whole answer to the client)\n`,
   ];
   if (v.samples.length === 0) return lines.join('');
-  const rows = v.samples.map((s) => [
+  const rows = v.samples.slice(-10).map((s) => [
     s.at.slice(11, 19),
     s.result,
     s.method,
@@ -91,5 +91,5 @@ export function mirrorReport(v: MirrorView): string {
     ['AT', 'RESULT', 'METHOD', 'PATH', { heading: 'PRIMARY', align: 'right' }, { heading: 'MIRROR', align: 'right' }, 'DIFFERENCE'],
     rows,
   );
-  return `${lines.join('')}\nlatest mismatches:\n${table}`;
+  return `${lines.join('')}\nlatest mismatches${v.samples.length > 10 ? ` (10 of ${v.samples.length}; --json for all)` : ''}:\n${table}`;
 }
