@@ -195,7 +195,7 @@ export class App {
     else {
       const tls = proxy.tls ? await loadTls(proxy.tls) : undefined;
       for (const address of proxy.listen) {
-        const server = new ProxyServer(this.state, { tls, limits: limitsOf(proxy), log: this.log, stats: this.state.requestStats });
+        const server = new ProxyServer(this.state, { tls, limits: limitsOf(proxy), log: this.log, stats: this.state.requestStats, http2: proxy.http2 });
         this.proxies.push(server);
         this.proxyAddresses.push(await server.listen(address));
       }

@@ -83,6 +83,12 @@ const PUBLIC_MESSAGE: readonly (readonly [ErrorCode, string])[] = [
   ['METHOD_NOT_ALLOWED', 'Method not allowed'],
 ];
 const PUBLIC_BODY = new Map(PUBLIC_MESSAGE.map(([code, message]) => [code, JSON.stringify({ message, code })]));
+const PUBLIC_TEXT = new Map(PUBLIC_MESSAGE);
+
+/** The message a proxied client gets for an error (a gRPC client gets it as grpc-message). */
+export function publicErrorMessage(code: ErrorCode): string {
+  return PUBLIC_TEXT.get(code) ?? 'Error';
+}
 
 /** The JSON body a proxied client gets for an error: a fixed message and the stable code. */
 export function publicErrorBody(code: ErrorCode): string {

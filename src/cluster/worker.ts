@@ -89,7 +89,7 @@ export class ProxyWorker {
     const tls = proxy.tls ? await loadTls(proxy.tls) : undefined;
     const limits = limitsOf(proxy);
     for (const address of setup.listen) {
-      const server = new ProxyServer(worker.state, { tls, limits, log, stats: worker.state.requestStats });
+      const server = new ProxyServer(worker.state, { tls, limits, log, stats: worker.state.requestStats, http2: proxy.http2 });
       worker.servers.push(server);
       worker.addresses.push(await server.listen(address, setup.reusePort));
     }

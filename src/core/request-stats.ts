@@ -13,6 +13,8 @@ export class RequestStats {
   readonly buckets = new Float64Array(LATENCY_BUCKETS.length + 1);
   sum = 0;
   count = 0;
+  /** gRPC calls by grpc-status (0–16; 17: none or unknown). */
+  readonly grpc = new Float64Array(18);
   /** Failed attempts by kind, and retries sent after them. */
   connectErrors = 0;
   timeouts = 0;
@@ -34,6 +36,11 @@ export class RequestStats {
     this.sum += seconds;
     this.count++;
   }
+}
+
+/** Count one gRPC call's status (undefined: the answer carried none). */
+export function countGrpc(stats: RequestStats, status: number | undefined): void {
+  stats.grpc[status !== undefined && status >= 0 && status <= 16 ? status : 17]++;
 }
 
 /** The kind of a failed attempt, by undici error code. */

@@ -1,11 +1,17 @@
-import { Pool as UndiciPool } from 'undici';
+import { buildConnector, Pool as UndiciPool } from 'undici';
 import type { PoolMember } from '../balancer/pool.js';
 import type { HealthRegistry } from '../health/registry.js';
 import type { TargetHealth } from '../health/state.js';
 
+/** How a service speaks to its targets (Kong's names, and http2 for plain HTTP/2). */
+export type TargetProtocol = 'http' | 'https' | 'http2' | 'grpc' | 'grpcs';
+
+/** Streams one HTTP/2 connection to a target carries at once; more open another connection. */
+const H2_STREAMS = 100;
+
 /** Connection settings that shape a target's keep-alive pool. */
 export interface TargetOptions {
-  readonly protocol: 'http' | 'https';
+  readonly protocol: TargetProtocol;
   readonly connectTimeout: number;
   /** With https: check the target's certificate. */
   readonly tlsVerify: boolean;
@@ -35,16 +41,27 @@ export class Target implements PoolMember {
     this.address = address;
     this.health = health;
     this.tlsVerify = opts.tlsVerify;
-    this.origin = `${opts.protocol}://${address}`;
+    const tls = opts.protocol === 'https' || opts.protocol === 'grpcs';
+    this.origin = `${tls ? 'https' : 'http'}://${address}`;
+    const h2 = opts.protocol === 'http2' || opts.protocol === 'grpc' || opts.protocol === 'grpcs';
+    const connect = { timeout: opts.connectTimeout, rejectUnauthorized: opts.tlsVerify };
     this.dispatcher = new UndiciPool(this.origin, {
       // Bounded: a thousand clients share a few busy connections instead of opening one each.
-      connections: opts.maxConnections,
-      pipelining: 1,
+      connections: h2 ? Math.max(1, Math.ceil(opts.maxConnections / H2_STREAMS)) : opts.maxConnections,
+      // HTTP/2 targets: streams multiplexed on few connections; ALPN h2 over TLS, h2c (prior knowledge) without.
+      // A Pool does not hand useH2c to its clients' connector (undici 7.30), so the connector is built here.
+      ...(h2
+        ? {
+            allowH2: true,
+            pipelining: H2_STREAMS,
+            maxConcurrentStreams: H2_STREAMS,
+            connect: buildConnector({ ...connect, allowH2: true, useH2c: !tls } as never),
+          }
+        : { pipelining: 1, connect }),
       // Idle connections close after keepalive_timeout, whatever longer keep-alive the target
       // advertises: a busy pool is never idle that long, and a quiet one gives its descriptors back.
       keepAliveTimeout: opts.keepAliveMs,
       keepAliveMaxTimeout: opts.keepAliveMs,
-      connect: { timeout: opts.connectTimeout, rejectUnauthorized: opts.tlsVerify },
     });
   }
 

@@ -174,6 +174,20 @@ function requestMetrics(r: Registry, stats: RequestStatsStore): void {
     },
   });
   new Counter({
+    name: 'switchyard_grpc_requests_total',
+    help: 'gRPC calls by service, upstream, target and grpc-status (from trailers, or a trailers-only answer; "none" when absent).',
+    labelNames: ['service', 'upstream', 'target', 'grpc_status'],
+    registers: [r],
+    collect() {
+      this.reset();
+      for (const s of stats.all()) {
+        s.grpc.forEach((n, status) => {
+          if (n > 0) this.inc({ service: s.service, upstream: s.upstream, target: s.target, grpc_status: status === 17 ? 'none' : String(status) }, n);
+        });
+      }
+    },
+  });
+  new Counter({
     name: 'switchyard_retries_total',
     help: 'Retries sent after a failed attempt at a target.',
     labelNames: ['service', 'upstream', 'target'],

@@ -1,14 +1,16 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Http2ServerResponse } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { ErrorCode } from '../errors.js';
 import type { RouteRuntime, UpstreamRuntime } from '../core/snapshot.js';
 import type { Target } from '../core/targets.js';
-import { countFailure, type RequestStats } from '../core/request-stats.js';
+import { countFailure, countGrpc, type RequestStats } from '../core/request-stats.js';
 import type { MirrorPair } from '../mirror/pair.js';
 import type { MirrorStart } from '../mirror/mirror.js';
 import type { AccessLog } from './access-log.js';
-import { clientResponseHeaders, hasRequestBody, requestIdOf } from './headers.js';
+import { GRPC, grpcStatusIn, isGrpcServerFault } from './grpc.js';
+import { clientResponseHeaders, requestIdOf } from './headers.js';
 import type { FailureLog } from './failure-log.js';
 import { sendError } from './respond.js';
 
@@ -88,7 +90,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private resumeUpstream: (() => void) | null = null;
   private attempts = 0;
   private done = false;
-  private readonly hasBody: boolean;
+  /** An HTTP/2 client (node:http2's compatibility request and response). */
+  private readonly h2: boolean;
+  /** A gRPC call: its status comes in the trailers (or a trailers-only answer's headers). */
+  private readonly grpc: boolean;
+  /** A gRPC answer's headers, where a trailers-only answer has its grpc-status. */
+  private grpcHead: Buffer[] | undefined;
+  /** The answer was a gRPC trailers-only one, passed on as one HEADERS frame that ended the stream. */
+  private trailersOnly = false;
   /** What the upstream reads: the client's body, or a tap copying it for a mirror. */
   private readonly body: Readable | null;
   /** With a mirror copying this request: where the response is captured to be compared. */
@@ -105,11 +114,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
     private readonly path: string,
     private readonly headers: string[],
     private readonly settings: ExchangeSettings,
+    private readonly hasBody: boolean,
     mirror?: MirrorStart,
+    grpc = false,
   ) {
-    // Reading req.headers would build a header object per request; the raw list is enough.
-    this.hasBody = hasRequestBody(req.rawHeaders);
-    this.body = this.hasBody ? (mirror?.body ?? req) : null;
+    this.h2 = req.httpVersionMajor === 2;
+    this.grpc = grpc;
+    this.body = hasBody ? (mirror?.body ?? req) : null;
     this.pair = mirror?.pair;
   }
 
@@ -130,12 +141,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private watchBody(): void {
     const req = this.req;
     const stalled = (): void => {
-      // Answered already (the upstream did not wait for the body): a half-sent request cannot carry another one.
+      // Answered already (the upstream did not wait for the body): a half-sent request cannot carry another one (HTTP/2: the stream is reset).
       if (this.done) {
-        req.socket.destroy();
+        req.destroy();
         return;
       }
-      req.socket.setTimeout(0);
+      this.clearTimeout();
       this.done = true;
       this.pair?.primaryEnd(false);
       this.abortUpstream?.();
@@ -155,8 +166,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
     req.once('end', () => {
       req.off('timeout', stalled);
       // Once the response has ended, Node has set the keep-alive timeout on this socket: leave it.
-      if (!this.res.writableEnded) req.socket.setTimeout(0);
+      if (!this.res.writableEnded) this.clearTimeout();
     });
+  }
+
+  /** Stop the body clock: on the HTTP/1.1 socket, or the HTTP/2 stream (its socket is the whole session's). */
+  private clearTimeout(): void {
+    if (this.h2) this.req.setTimeout(0);
+    else this.req.socket.setTimeout(0);
   }
 
   private dispatch(): void {
@@ -184,14 +201,23 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     if (this.done) return false;
     const passive = this.dest.upstream.passive;
-    if (passive !== undefined) passive.status(this.dest.target.health, statusCode);
+    // A gRPC call's outcome is in its trailers: passive health hears of it at the end.
+    if (passive !== undefined && !this.grpc) passive.status(this.dest.target.health, statusCode);
+    if (this.grpc) this.grpcHead = rawHeaders;
     this.status = statusCode;
     this.resumeUpstream = resume;
     const headers = clientResponseHeaders(rawHeaders, requestIdOf(this.headers));
     if (this.dest.setCookie !== undefined) headers.push('set-cookie', this.dest.setCookie);
     // Answered before the body was read: the rest of it cannot be told from a next request, so the connection ends with this response.
     if (this.settings.draining || (this.hasBody && !this.req.complete)) this.res.shouldKeepAlive = false;
-    this.res.writeHead(statusCode, statusText, headers);
+    // A gRPC error is often a trailers-only answer (its status in the headers, no body): it must reach the client as one too.
+    if (this.grpc && grpcStatusIn(rawHeaders) !== undefined) {
+      this.trailersOnly = respondTrailersOnly(this.res, statusCode, headers);
+      if (this.trailersOnly) return true;
+    }
+    // HTTP/2 has no reason phrase (RFC 9113 section 8.3.2): Node warns if given one.
+    if (this.h2) this.res.writeHead(statusCode, headers);
+    else this.res.writeHead(statusCode, statusText, headers);
     this.pair?.primaryHead(statusCode, rawHeaders);
     return true;
   }
@@ -205,14 +231,29 @@ export class Exchange implements Dispatcher.DispatchHandler {
     return false;
   }
 
-  onComplete(): void {
+  /** The answer has ended, with its trailers (undici: raw pairs over HTTP/1.1, an object over HTTP/2). */
+  onComplete(trailers?: unknown): void {
     this.done = true;
-    this.res.end();
+    if (!this.trailersOnly) {
+      if (trailers !== null && trailers !== undefined) addTrailers(this.res, trailers);
+      this.res.end();
+    }
     const ms = performance.now() - this.startedAt;
-    this.dest.upstream.traffic.record(ms, this.status >= 500);
-    this.statsOf()?.record(this.status, ms / 1000);
+    const stats = this.statsOf();
+    if (this.grpc) this.grpcDone(trailers, stats);
+    else this.dest.upstream.traffic.record(ms, this.status >= 500);
+    stats?.record(this.status, ms / 1000);
     this.logAccess(this.status);
     this.pair?.primaryEnd(true);
+  }
+
+  /** A gRPC call ended: its status counts for passive health (UNAVAILABLE as a 503), rollout windows (server faults) and metrics. */
+  private grpcDone(trailers: unknown, stats: RequestStats | undefined): void {
+    const status = grpcStatusIn(trailers) ?? grpcStatusIn(this.grpcHead);
+    const passive = this.dest.upstream.passive;
+    if (passive !== undefined) passive.status(this.dest.target.health, status === GRPC.UNAVAILABLE ? 503 : this.status);
+    this.dest.upstream.traffic.record(performance.now() - this.startedAt, this.status >= 500 || (status !== undefined && isGrpcServerFault(status)));
+    if (stats) countGrpc(stats, status);
   }
 
   /** One access log line for this request, when `log.access` is on (off, this is one property read). */
@@ -305,6 +346,38 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private retarget(): boolean {
     return chooseTarget(this.dest, this.dest.target);
   }
+}
+
+/** Answer with headers alone, ending the stream (an HTTP/2 client's); false when the response is not one. */
+function respondTrailersOnly(res: ServerResponse, status: number, headers: readonly string[]): boolean {
+  const stream = (res as unknown as Partial<Http2ServerResponse>).stream;
+  if (stream === undefined || stream.headersSent || stream.destroyed) return false;
+  const out: OutgoingHttpHeaders = { ':status': status };
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i].toLowerCase();
+    const before = out[name];
+    out[name] = before === undefined ? headers[i + 1] : Array.isArray(before) ? [...before, headers[i + 1]] : [String(before), headers[i + 1]];
+  }
+  stream.respond(out, { endStream: true });
+  return true;
+}
+
+/** Pass an answer's trailers on (HTTP/2 clients get them; Node drops them on an HTTP/1.1 answer that is not chunked). */
+function addTrailers(res: ServerResponse, trailers: unknown): void {
+  const out: Record<string, string> = {};
+  let any = false;
+  if (Array.isArray(trailers)) {
+    for (let i = 0; i + 1 < trailers.length; i += 2) {
+      out[String(trailers[i]).toLowerCase()] = String(trailers[i + 1]);
+      any = true;
+    }
+  } else {
+    for (const [name, value] of Object.entries(trailers as Record<string, unknown>)) {
+      out[name] = Array.isArray(value) ? value.join(', ') : String(value);
+      any = true;
+    }
+  }
+  if (any) res.addTrailers(out);
 }
 
 /** The error the client sees for an undici failure code. */

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
+import http2 from 'node:http2';
 import { Server as NetServer, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { listen } from '../address.js';
@@ -14,7 +15,9 @@ import { clientErrorCode } from './client-errors.js';
 import { AccessLog } from './access-log.js';
 import { FailureLog } from './failure-log.js';
 import { type Candidate, chooseTarget, type Destination, Exchange, type ExchangeSettings } from './forward.js';
+import { isGrpcRequest } from './grpc.js';
 import { hasRequestBody, type ListenerInfo, requestIdFrom, upstreamRequestHeaders } from './headers.js';
+import { H2_OPTIONS, h1Headers, routeByAlpn, routeByPreface } from './http2.js';
 import { ambiguousPath, hostHeaderCount, removeDotSegments, splitAbsoluteForm } from './request-target.js';
 import { rawErrorResponse, sendError } from './respond.js';
 import { WebSocketRelay } from './websocket.js';
@@ -53,6 +56,8 @@ export interface ProxyOptions {
   readonly tls?: { cert: Buffer; key: Buffer };
   /** Where requests that never reach an upstream (404, 503) are counted; undefined with metrics off. */
   readonly stats?: RequestStatsStore;
+  /** `proxy.http2`: accept h2c (prior knowledge) beside HTTP/1.1 on a plaintext listener. TLS listeners offer h2 by ALPN regardless. */
+  readonly http2?: boolean;
 }
 
 /** The proxy listener: route, choose upstream and target, forward. */
@@ -64,6 +69,10 @@ export class ProxyServer {
   private readonly settings: ExchangeSettings;
   private readonly stats?: RequestStatsStore;
   private readonly limits: ProxyLimits;
+  /** Takes the HTTP/2 connections picked out of the listener's (never listens itself); undefined when none are accepted. */
+  private readonly h2?: http2.Http2Server;
+  /** Open HTTP/2 sessions, told to finish (GOAWAY) at shutdown. */
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
 
   /** Open client connections, for the connections gauge. */
   connections = 0;
@@ -94,7 +103,14 @@ export class ProxyServer {
       requestTimeout: 0,
       connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(limits.clientHeaderTimeoutMs / 4))),
     };
-    this.server = tls ? https.createServer({ ...serverOptions, cert: tls.cert, key: tls.key }) : http.createServer(serverOptions);
+    this.server = tls
+      ? https.createServer({ ...serverOptions, cert: tls.cert, key: tls.key, ALPNProtocols: ['h2', 'http/1.1'] })
+      : http.createServer(serverOptions);
+    if (tls || options.http2) {
+      this.h2 = this.http2Server();
+      if (tls) routeByAlpn(this.server, this.h2);
+      else routeByPreface(this.server, this.h2, limits.clientHeaderTimeoutMs);
+    }
     // Connections beyond this are closed as soon as they are accepted (Node's maxConnections).
     this.server.maxConnections = limits.maxConnections;
     this.server.on('request', (req, res) => this.handle(req, res));
@@ -111,6 +127,26 @@ export class ProxyServer {
     });
   }
 
+  /**
+   * The HTTP/2 side: node:http2's compatibility request and response carry every member
+   * handle() and Exchange use (url, method, rawHeaders, socket.remoteAddress, setTimeout,
+   * writeHead, write, end, addTrailers, 'drain', 'close'), so they take the same path;
+   * where HTTP/2 differs (pseudo-headers, no reason phrase, the body's end, the socket
+   * being the whole session's) the code asks `httpVersionMajor`.
+   */
+  private http2Server(): http2.Http2Server {
+    const h2 = http2.createServer(H2_OPTIONS);
+    h2.on('request', (req, res) => this.handle(req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse));
+    h2.on('session', (session) => {
+      this.sessions.add(session);
+      session.once('close', () => this.sessions.delete(session));
+      if (this.settings.draining) session.close();
+    });
+    // A peer that breaks the protocol loses its session (nghttp2 sends GOAWAY); nothing to do here but not crash.
+    h2.on('sessionError', () => {});
+    return h2;
+  }
+
   /** Handle one request: every lookup here is against the snapshot current at its start. */
   handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     this.requests++;
@@ -121,12 +157,18 @@ export class ProxyServer {
       return;
     }
     const route = dest.route;
-    const headers = upstreamRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', this.client, route.preserveHost, dest.authority);
+    const h2 = req.httpVersionMajor === 2;
+    const raw = h2 ? h1Headers(req.rawHeaders) : req.rawHeaders;
+    const headers = upstreamRequestHeaders(raw, req.socket.remoteAddress ?? '', this.client, route.preserveHost, dest.authority);
+    const grpc = h2 && isGrpcRequest(raw);
+    // gRPC servers look for `te: trailers` (a hop-by-hop header, otherwise dropped); the request id stays the last pair.
+    if (grpc) headers.splice(headers.length - 2, 0, 'te', 'trailers');
     const path = upstreamPath(req.url ?? '/', route.stripPath ? dest.prefix : '', route.service.basePath);
+    // An HTTP/2 request has a body unless its HEADERS frame ended the stream (gRPC sends no content-length).
+    const hasBody = h2 ? !(req as unknown as http2.Http2ServerRequest).stream.endAfterHeaders : hasRequestBody(raw);
     const mirror = route.service.mirror;
-    if (mirror === undefined) new Exchange(req, res, dest, path, headers, this.settings).start();
-    else
-      new Exchange(req, res, dest, path, headers, this.settings, mirror.begin(req, dest.upstream.name, path, headers, hasRequestBody(req.rawHeaders))).start();
+    const copy = mirror === undefined ? undefined : mirror.begin(req, dest.upstream.name, path, headers, hasBody);
+    new Exchange(req, res, dest, path, headers, this.settings, hasBody, copy, grpc).start();
   }
 
   /**
@@ -143,7 +185,7 @@ export class ProxyServer {
     else if (url.charCodeAt(0) !== 47 /* / */) return BAD_REQUEST;
     req.url = removeDotSegments(url);
     const snap = this.source.current;
-    const host = snap.router.usesHost ? hostOf(absolute?.authority ?? req.headers.host) : '';
+    const host = snap.router.usesHost ? hostOf(absolute?.authority ?? req.headers.host ?? (req.headers[':authority'] as string | undefined)) : '';
     // Node's typing of IncomingMessage leaves url and method optional; a request from the server always has both.
     const match = snap.router.match(req as RouteRequest, host);
     if (match === undefined) return NO_ROUTE;
@@ -241,6 +283,8 @@ export class ProxyServer {
   close(shutdownMs = this.limits.shutdownTimeoutMs): Promise<void> {
     this.settings.draining = true;
     this.ws.close();
+    // HTTP/2: GOAWAY now; each session closes once its streams have finished.
+    for (const session of this.sessions) session.close();
     return new Promise((resolve) => {
       // After the grace, idle connections are closed as they become idle (a response in flight
       // when the drain began ends with `Connection: close`, but a client may still hold on).
@@ -253,7 +297,10 @@ export class ProxyServer {
         },
         Math.min(DRAIN_IDLE_MS, shutdownMs),
       );
-      const hard = setTimeout(() => this.server.closeAllConnections(), shutdownMs);
+      const hard = setTimeout(() => {
+        this.server.closeAllConnections();
+        for (const session of this.sessions) session.destroy();
+      }, shutdownMs);
       idle.unref();
       hard.unref();
       // net.Server's close, not http.Server's: that one would close idle connections at once.

@@ -7,6 +7,7 @@ interface ExpectedConfig {
   _format_version?: string;
   proxy: {
     workers: number | 'auto';
+    http2: boolean;
     listen: string[];
     tls?: { cert: string; key: string };
     client_header_timeout: number;
@@ -32,7 +33,7 @@ interface ExpectedService {
   name: string;
   host: string;
   port: number;
-  protocol: 'http' | 'https';
+  protocol: 'http' | 'https' | 'http2' | 'grpc' | 'grpcs';
   path?: string;
   retries: number;
   connect_timeout: number;
@@ -98,8 +99,9 @@ interface ExpectedUpstream {
 }
 interface ExpectedHealthchecks {
   active: {
-    type: 'http' | 'https' | 'tcp';
+    type: 'http' | 'https' | 'tcp' | 'grpc' | 'grpcs';
     port?: number;
+    grpc_service: string;
     http_path: string;
     timeout: number;
     concurrency: number;
@@ -116,7 +118,7 @@ interface ExpectedHealthchecks {
     };
   };
   passive: {
-    type: 'http' | 'https' | 'tcp';
+    type: 'http' | 'https' | 'tcp' | 'grpc' | 'grpcs';
     healthy: { successes: number; http_statuses: number[] };
     unhealthy: { http_failures: number; tcp_failures: number; timeouts: number; http_statuses: number[] };
     cooldown: number;

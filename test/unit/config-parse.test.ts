@@ -32,6 +32,7 @@ function warnings(text: string): string[] {
 const ACTIVE_DEFAULTS = {
   type: 'http',
   http_path: '/',
+  grpc_service: '',
   timeout: 1,
   concurrency: 10,
   headers: {},
@@ -212,8 +213,8 @@ describe("Kong's url shorthand", () => {
     expect(errors(yaml('services:', '  - name: s', '    host: a', '    url: http://b'))).toEqual([
       'c.yaml:4:5 services[0]: url is a shorthand for protocol, host, port and path; give url or host, not both',
     ]);
-    expect(errors(yaml('services:', '  - name: s', '    url: grpc://a:50051'))).toEqual([
-      'c.yaml:2:5 services[0].protocol: expected one of "http", "https", got "grpc"',
+    expect(errors(yaml('services:', '  - name: s', '    url: ftp://a:21'))).toEqual([
+      'c.yaml:2:5 services[0].protocol: expected one of "http", "https", "http2", "grpc", "grpcs", got "ftp"',
     ]);
   });
 });
@@ -265,8 +266,8 @@ describe('shape errors point at the offending node', () => {
     ],
     [
       'an unsupported protocol',
-      yaml('services:', '  - { name: s, host: h, protocol: grpc }'),
-      ['c.yaml:2:35 services[0].protocol: expected one of "http", "https", got "grpc"'],
+      yaml('services:', '  - { name: s, host: h, protocol: ws }'),
+      ['c.yaml:2:35 services[0].protocol: expected one of "http", "https", "http2", "grpc", "grpcs", got "ws"'],
     ],
     [
       'timeouts and retries out of range',
@@ -354,14 +355,14 @@ describe('shape errors point at the offending node', () => {
         '  - name: u',
         '    healthchecks:',
         '      active:',
-        '        type: grpc',
+        '        type: udp',
         '        concurrency: 0',
         '        healthy: { successes: 256, http_statuses: [200, 99] }',
         '        expect: { json: { status: [pass] } }',
         '      threshold: 101',
       ),
       [
-        'c.yaml:5:15 upstreams[0].healthchecks.active.type: expected one of "http", "https", "tcp", got "grpc"',
+        'c.yaml:5:15 upstreams[0].healthchecks.active.type: expected one of "http", "https", "tcp", "grpc", "grpcs", got "udp"',
         'c.yaml:6:22 upstreams[0].healthchecks.active.concurrency: expected an integer from 1 to 2147483647, got 0',
         'c.yaml:7:31 upstreams[0].healthchecks.active.healthy.successes: expected an integer from 0 to 255, got 256',
         'c.yaml:7:57 upstreams[0].healthchecks.active.healthy.http_statuses[1]: expected an integer from 100 to 999, got 99',

@@ -65,12 +65,15 @@ const timeoutMs = integer({ min: 1, max: 2147483646 }).default(60000);
 const seconds = (d: number) => number({ min: 0, max: 65535 }).default(d);
 const counter = integer({ min: 0, max: 255 }).default(0);
 const statuses = (d: number[]) => array(integer({ min: 100, max: 999 })).default(d);
-const probeType = enumOf(['http', 'https', 'tcp']).default('http');
+const probeType = enumOf(['http', 'https', 'tcp', 'grpc', 'grpcs']).default('http');
 
 const activeChecks = object(
   {
     type: probeType,
     http_path: path.default('/'),
+    grpc_service: string()
+      .default('')
+      .describe("With type grpc or grpcs: the service name asked of grpc.health.v1.Health/Check ('' asks for the server as a whole)."),
     port: integer({ min: 1, max: 65535 })
       .optional()
       .describe("switchyard extension: probe this port instead of the target's (e.g. Kong's status listener, 8100)."),
@@ -280,7 +283,9 @@ export const serviceFields = object(
     name,
     host: serviceHost.describe('An upstream name, or a plain host for a single server.'),
     port: integer({ min: 1, max: 65535 }).default(80).describe('Used when host is not an upstream.'),
-    protocol: enumOf(['http', 'https']).default('http'),
+    protocol: enumOf(['http', 'https', 'http2', 'grpc', 'grpcs'])
+      .default('http')
+      .describe('How targets are spoken to: http/https (HTTP/1.1), http2 (HTTP/2 without TLS), grpc (HTTP/2 without TLS), grpcs (HTTP/2 over TLS).'),
     path: path.optional().describe('Prefix added to the upstream request path.'),
     retries: integer({ min: 0, max: 32767 }).default(5),
     connect_timeout: timeoutMs.describe('Milliseconds.'),
@@ -306,6 +311,9 @@ const proxy = object({
     .describe(
       'Proxy worker processes: a number, or "auto" for one per CPU. 1 runs everything in one process. Read at start (`switchyard start --workers N` wins).',
     ),
+  http2: boolean()
+    .default(false)
+    .describe('Also accept HTTP/2 with prior knowledge (h2c) on plaintext listeners, beside HTTP/1.1. TLS listeners offer h2 by ALPN whatever this says.'),
   listen: array(listen, { minItems: 1 }).default(['127.0.0.1:8000']).describe('Addresses the proxy listens on, "HOST:PORT"; port 0 picks a free port.'),
   tls: object({ cert: string({ minLength: 1 }), key: string({ minLength: 1 }) }).optional(),
   client_header_timeout: duration({ min: 100, max: 3_600_000 })
