@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { echoClient, type GrpcUpstream, grpc, type Msg, startGrpcUpstream, unary } from '../helpers/grpc.js';
 import { blueGreenYaml, type Running, startSwitchyard } from '../helpers/switchyard.js';
 import { closeAll } from '../helpers/upstreams.js';
+import { waitFor } from '../helpers/wait.js';
 
 describe('gRPC through switchyard (real @grpc/grpc-js servers and clients, h2c)', () => {
   let blue: GrpcUpstream;
@@ -36,10 +37,144 @@ describe('gRPC through switchyard (real @grpc/grpc-js servers and clients, h2c)'
     return client;
   };
 
+  const call = (client: grpc.Client) =>
+    client as unknown as Record<string, (...args: unknown[]) => grpc.ClientReadableStream<Msg> & grpc.ClientWritableStream<Msg>>;
+  /** Every message a server stream sends, and how it ended. */
+  const collect = (stream: grpc.ClientReadableStream<Msg>) =>
+    new Promise<{ messages: Msg[]; error?: grpc.ServiceError }>((resolve) => {
+      const messages: Msg[] = [];
+      stream.on('data', (m: Msg) => messages.push(m));
+      stream.on('error', (error: grpc.ServiceError) => resolve({ messages, error }));
+      stream.on('end', () => resolve({ messages }));
+    });
+
   it('carries a unary call, and passes a gRPC error status and message through', async () => {
     const client = await start();
     expect(await unary(client, 'hello', 7)).toEqual({ text: 'hello', colour: 'blue', n: 7 });
     const err = await unary(client, 'not-found').catch((e: grpc.ServiceError) => e);
     expect(err).toMatchObject({ code: grpc.status.NOT_FOUND, details: 'no such thing' });
+  });
+
+  it('carries server-streaming, client-streaming and bidirectional calls', async () => {
+    const client = await start();
+    const server = await collect(call(client).ServerStream({ text: 'go', n: 50 }));
+    expect(server.error).toBeUndefined();
+    expect(server.messages.map((m) => m.n)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+
+    const summed = await new Promise<Msg>((resolve, reject) => {
+      const up = call(client).ClientStream((err: grpc.ServiceError | null, m: Msg) => (err ? reject(err) : resolve(m)));
+      for (let i = 0; i < 200; i++) up.write({ text: 'x'.repeat(1000), n: i });
+      up.end();
+    });
+    expect(summed).toEqual({ text: 'got 200 messages, 200000 characters', colour: 'blue', n: 200 });
+
+    // Bidirectional: each answer arrives before the next message is sent, so the call is full duplex through the proxy.
+    const bidi = call(client).Bidi();
+    const answers: Msg[] = [];
+    for (let i = 0; i < 20; i++) {
+      const next = new Promise<Msg>((resolve) => bidi.once('data', resolve));
+      bidi.write({ text: `ping ${i}`, n: i });
+      answers.push(await next);
+    }
+    bidi.end();
+    expect(answers.map((m) => m.text)).toEqual(Array.from({ length: 20 }, (_, i) => `ping ${i}`));
+  });
+
+  it('answers a call that reaches no upstream with a gRPC status a client reads', async () => {
+    const client = await start({ routes: [{ name: 'other', paths: ['/test.Other/'], strip_path: false }] });
+    await expect(unary(client, 'x')).rejects.toMatchObject({ code: grpc.status.UNIMPLEMENTED, details: 'no Route matched with those values' });
+    await sy?.close();
+    const dead = await start({ host: 'nowhere', port: 1 });
+    await expect(unary(dead, 'x')).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+  });
+
+  it('switches gRPC traffic: no call fails, and none started after the switch returns reaches the old colour', async () => {
+    const client = await start();
+    let stop = false;
+    const log: { sentAt: number; colour: string; error?: string }[] = [];
+    const started = Date.now();
+    const loop = async () => {
+      for (let i = 0; i < 3_000 && !stop && Date.now() - started < 20_000; i++) {
+        const sentAt = performance.now();
+        try {
+          log.push({ sentAt, colour: (await unary(client, 'hi')).colour });
+        } catch (err) {
+          log.push({ sentAt, colour: '', error: (err as Error).message });
+        }
+      }
+    };
+    const loops = Array.from({ length: 8 }, loop);
+    await waitFor(() => log.length >= 200, 10_000, 'calls before the switch');
+    const res = await fetch(`${sy?.admin}/services/svc`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ host: 'green' }),
+    });
+    const returnedAt = performance.now();
+    expect(res.status).toBe(200);
+    const after = log.length;
+    await waitFor(() => log.length >= after + 200, 10_000, 'calls after the switch');
+    stop = true;
+    await Promise.all(loops);
+    expect(log.filter((l) => l.error !== undefined)).toEqual([]);
+    expect(log.filter((l) => l.sentAt > returnedAt && l.colour !== 'green')).toEqual([]);
+    expect(log.some((l) => l.colour === 'blue')).toBe(true);
+  });
+
+  it('keeps a long stream on its target across a switch and a reload', async () => {
+    const client = await start();
+    const stream = call(client).ServerStream({ text: 'long' });
+    const got = collect(stream);
+    await waitFor(() => blue.open.size === 1, 5_000, 'the stream to open on blue');
+    const res = await fetch(`${sy?.admin}/services/svc`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ host: 'green' }),
+    });
+    expect(res.status).toBe(200);
+    expect(await unary(client, 'after')).toMatchObject({ colour: 'green' });
+    // The stream is still open on blue, and still delivers.
+    const [open] = blue.open;
+    open.write({ text: 'second', colour: 'blue', n: 1 });
+    open.end();
+    const { messages, error } = await got;
+    expect(error).toBeUndefined();
+    expect(messages.map((m) => [m.text, m.colour])).toEqual([
+      ['first', 'blue'],
+      ['second', 'blue'],
+    ]);
+  });
+
+  it('counts gRPC statuses in /metrics, and UNAVAILABLE against the target for passive health', async () => {
+    const client = await start();
+    await unary(client, 'ok');
+    await unary(client, 'not-found').catch(() => undefined);
+    await unary(client, 'unavailable').catch(() => undefined);
+    const text = await (await fetch(`${sy?.admin}/metrics`)).text();
+    expect(text).toMatch(/switchyard_grpc_requests_total\{service="svc",upstream="blue",target="[^"]+",grpc_status="0"\} 1/);
+    expect(text).toMatch(/grpc_status="5"\} 1/);
+    expect(text).toMatch(/grpc_status="14"\} 1/);
+  });
+
+  it('ejects a target whose gRPC health check says NOT_SERVING, and takes it back when SERVING', async () => {
+    const checks = { active: { type: 'grpc', healthy: { interval: 0.1, successes: 1 }, unhealthy: { interval: 0.1, http_failures: 1 } } };
+    const head = 'proxy:\n  listen: ["127.0.0.1:0"]\n  http2: true\nadmin:\n  listen: "127.0.0.1:0"\n';
+    const services = [{ name: 'svc', host: 'pool', protocol: 'grpc', routes: [{ name: 'echo', paths: ['/test.Echo/'], strip_path: false }] }];
+    const upstreams = [{ name: 'pool', targets: [{ target: blue.address }, { target: green.address }], healthchecks: checks }];
+    sy = await startSwitchyard(`${head}services: ${JSON.stringify(services)}\nupstreams: ${JSON.stringify(upstreams)}\n`);
+    const client = echoClient(sy.proxy.replace('http://', ''));
+    clients.push(client);
+    const health = async () => (await (await fetch(`${sy?.admin}/upstreams/pool/health`)).json()) as { data: { target: string; health: string }[] };
+    await waitFor(async () => (await health()).data.every((t) => t.health === 'HEALTHY'), 5_000, 'both targets healthy');
+    green.serving = false;
+    try {
+      await waitFor(async () => (await health()).data.find((t) => t.target === green.address)?.health === 'UNHEALTHY', 5_000, 'green to be ejected');
+      const colours = new Set<string>();
+      for (let i = 0; i < 10; i++) colours.add((await unary(client, 'hi')).colour);
+      expect([...colours]).toEqual(['blue']);
+    } finally {
+      green.serving = true;
+    }
+    await waitFor(async () => (await health()).data.every((t) => t.health === 'HEALTHY'), 5_000, 'green to be healthy again');
   });
 });
