@@ -12,6 +12,8 @@ import { startUpstreams } from './upstreams.js';
 export interface Origin {
   /** "127.0.0.1:PORT". */
   address: string;
+  /** nginx's h2c (HTTP/2, prior knowledge) port, "127.0.0.1:PORT"; undefined for the Node origin. */
+  h2Address?: string;
   kind: 'nginx' | 'node';
   stop(): Promise<void>;
 }
@@ -29,6 +31,7 @@ export async function startOrigin(): Promise<Origin> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-nginx-'));
   const forget = atExit(() => fs.rmSync(dir, { recursive: true, force: true }));
   const port = await reservePort();
+  const h2Port = await reservePort();
   const conf = path.join(dir, 'nginx.conf');
   fs.writeFileSync(
     conf,
@@ -44,6 +47,7 @@ export async function startOrigin(): Promise<Origin> {
       '  keepalive_requests 10000000;',
       `  client_body_temp_path ${dir};`,
       `  server { listen 127.0.0.1:${port} backlog=4096; location / { add_header x-upstream blue; return 200 "blue\\n"; } }`,
+      `  server { listen 127.0.0.1:${h2Port} http2 backlog=4096; http2_max_concurrent_streams 1024; keepalive_requests 10000000; location / { add_header x-upstream blue; return 200 "blue\\n"; } }`,
       '}',
     ].join('\n'),
   );
@@ -58,7 +62,7 @@ export async function startOrigin(): Promise<Origin> {
     fs.rmSync(dir, { recursive: true, force: true });
   };
   for (let i = 0; i < 50; i++) {
-    if ((await probe(`http://${address}/`)).status === 200) return { address, kind: 'nginx', stop };
+    if ((await probe(`http://${address}/`)).status === 200) return { address, h2Address: `127.0.0.1:${h2Port}`, kind: 'nginx', stop };
     await sleep(100);
   }
   await stop();

@@ -13,13 +13,14 @@ import { rolloutChart } from './rollout-chart.js';
 import { soak } from './soak.js';
 import { installCleanup } from './processes.js';
 import { renderReport, writeResults, type ScenarioReport } from './report.js';
+import { http2 } from './http2.js';
 import { failedReport, type Scenario } from './scenario.js';
 import { describeRun, readSettings } from './settings.js';
 import { switchLatency } from './switch-latency.js';
 import { targetKill } from './target-kill.js';
 import { workers } from './workers.js';
 
-const SCENARIOS: Scenario[] = [overhead, workers, switchLatency, fleet, manyClients, targetKill, rolloutAccuracy, rolloutChart, reloadLatency, soak];
+const SCENARIOS: Scenario[] = [overhead, workers, http2, switchLatency, fleet, manyClients, targetKill, rolloutAccuracy, rolloutChart, reloadLatency, soak];
 
 /** Run one scenario, turning a throw into a failed report so the others still run. */
 async function runScenario(scenario: Scenario, settings: ReturnType<typeof readSettings>): Promise<ScenarioReport> {

@@ -48,6 +48,11 @@ export interface ConfigOptions {
   distribution?: string;
   /** `log: { access: true }`: one access log line per request (into the log file). */
   accessLog?: boolean;
+  /** `proxy.http2: true`: the listener takes h2c beside HTTP/1.1. */
+  http2?: boolean;
+  /** The service's `protocol` (default http) and route path prefix (default "/"). */
+  protocol?: 'http' | 'http2' | 'grpc';
+  path?: string;
   /** The service's `mirror`: copies of `percent`% of requests to `upstream`, compared with the answers. */
   mirror?: { upstream: string; percent: number };
   /** A `fleet` block: this instance joins the fleet `name` through the Redis at `redis`. */
@@ -63,6 +68,7 @@ export function configYaml(proxyPort: number, adminPort: number, host: string, u
   const lines = [
     'proxy:',
     `  listen: ["127.0.0.1:${proxyPort}"]`,
+    ...(options.http2 ? ['  http2: true'] : []),
     'admin:',
     `  listen: "127.0.0.1:${adminPort}"`,
     ...(options.metrics === false ? ['metrics:', '  enabled: false'] : []),
@@ -72,10 +78,12 @@ export function configYaml(proxyPort: number, adminPort: number, host: string, u
     `  - name: ${SERVICE}`,
     `    host: ${host}`,
     ...(options.retries !== undefined ? [`    retries: ${options.retries}`] : []),
+    ...(options.protocol ? [`    protocol: ${options.protocol}`] : []),
     ...(options.mirror ? [`    mirror: { upstream: ${options.mirror.upstream}, percent: ${options.mirror.percent} }`] : []),
     '    routes:',
     '      - name: example-route',
-    '        paths: ["/"]',
+    `        paths: ["${options.path ?? '/'}"]`,
+    ...(options.path ? ['        strip_path: false'] : []),
     'upstreams:',
   ];
   for (const [name, targets] of Object.entries(upstreams)) {
