@@ -38,7 +38,7 @@ describe('gRPC through switchyard (real @grpc/grpc-js servers and clients, h2c)'
   };
 
   const call = (client: grpc.Client) =>
-    client as unknown as Record<string, (...args: unknown[]) => grpc.ClientReadableStream<Msg> & grpc.ClientWritableStream<Msg>>;
+    client as unknown as Record<string, (...args: unknown[]) => grpc.ClientReadableStream<Msg> & grpc.ClientWritableStream<Partial<Msg>>>;
   /** Every message a server stream sends, and how it ended. */
   const collect = (stream: grpc.ClientReadableStream<Msg>) =>
     new Promise<{ messages: Msg[]; error?: grpc.ServiceError }>((resolve) => {
