@@ -1,4 +1,5 @@
-import { buildConnector, Pool as UndiciPool } from 'undici';
+import { type Dispatcher, Pool as UndiciPool } from 'undici';
+import { H2Sessions } from './h2-sessions.js';
 import type { PoolMember } from '../balancer/pool.js';
 import type { HealthRegistry } from '../health/registry.js';
 import type { TargetHealth } from '../health/state.js';
@@ -6,7 +7,10 @@ import type { TargetHealth } from '../health/state.js';
 /** How a service speaks to its targets (Kong's names, and http2 for plain HTTP/2). */
 export type TargetProtocol = 'http' | 'https' | 'http2' | 'grpc' | 'grpcs';
 
-/** Streams one HTTP/2 connection to a target carries at once; more open another connection. */
+/** What the proxy asks of a target's connections: undici's Pool for HTTP/1.1, node:http2 sessions for HTTP/2. */
+export type TargetDispatcher = Pick<Dispatcher, 'dispatch' | 'close' | 'destroy'>;
+
+/** Streams one HTTP/2 session to a target is expected to carry (its peer's usual limit): max_connections / this sessions at most. */
 const H2_STREAMS = 100;
 
 /** Connection settings that shape a target's keep-alive pool. */
@@ -31,7 +35,7 @@ export interface TargetOptions {
 export class Target implements PoolMember {
   readonly address: string;
   readonly origin: string;
-  readonly dispatcher: UndiciPool;
+  readonly dispatcher: TargetDispatcher;
   /** Shared by every pool of this address: health belongs to the address, not the pool. */
   readonly health: TargetHealth;
   /** With https: whether the target's certificate is checked. */
@@ -44,24 +48,21 @@ export class Target implements PoolMember {
     const tls = opts.protocol === 'https' || opts.protocol === 'grpcs';
     this.origin = `${tls ? 'https' : 'http'}://${address}`;
     const h2 = opts.protocol === 'http2' || opts.protocol === 'grpc' || opts.protocol === 'grpcs';
-    const connect = { timeout: opts.connectTimeout, rejectUnauthorized: opts.tlsVerify };
+    if (h2) {
+      // HTTP/2 targets: streams multiplexed on few sessions; ALPN h2 over TLS, h2c (prior knowledge) without.
+      const maxSessions = Math.max(1, Math.ceil(opts.maxConnections / H2_STREAMS));
+      this.dispatcher = new H2Sessions(this.origin, { tlsVerify: opts.tlsVerify, connectTimeout: opts.connectTimeout, maxSessions, idleMs: opts.keepAliveMs });
+      return;
+    }
     this.dispatcher = new UndiciPool(this.origin, {
       // Bounded: a thousand clients share a few busy connections instead of opening one each.
-      connections: h2 ? Math.max(1, Math.ceil(opts.maxConnections / H2_STREAMS)) : opts.maxConnections,
-      // HTTP/2 targets: streams multiplexed on few connections; ALPN h2 over TLS, h2c (prior knowledge) without.
-      // A Pool does not hand useH2c to its clients' connector (undici 7.30), so the connector is built here.
-      ...(h2
-        ? {
-            allowH2: true,
-            pipelining: H2_STREAMS,
-            maxConcurrentStreams: H2_STREAMS,
-            connect: buildConnector({ ...connect, allowH2: true, useH2c: !tls } as never),
-          }
-        : { pipelining: 1, connect }),
+      connections: opts.maxConnections,
+      pipelining: 1,
       // Idle connections close after keepalive_timeout, whatever longer keep-alive the target
       // advertises: a busy pool is never idle that long, and a quiet one gives its descriptors back.
       keepAliveTimeout: opts.keepAliveMs,
       keepAliveMaxTimeout: opts.keepAliveMs,
+      connect: { timeout: opts.connectTimeout, rejectUnauthorized: opts.tlsVerify },
     });
   }
 

@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { ErrorCode } from '../errors.js';
 import type { RouteRuntime, UpstreamRuntime } from '../core/snapshot.js';
+import { H2_REFUSED_STREAM } from '../core/h2-sessions.js';
 import type { Target } from '../core/targets.js';
 import { countFailure, countGrpc, type RequestStats } from '../core/request-stats.js';
 import type { MirrorPair } from '../mirror/pair.js';
@@ -15,7 +16,7 @@ import type { FailureLog } from './failure-log.js';
 import { sendError } from './respond.js';
 
 /** Errors raised before the request could have reached the upstream: always safe to retry. */
-export const NOT_SENT = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+export const NOT_SENT = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', H2_REFUSED_STREAM]);
 const TIMEOUT = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 /** Methods that may be sent twice (RFC 9110 section 9.2.2). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);

@@ -11,7 +11,7 @@ export interface Msg {
   n: number;
 }
 
-type Ctor = new (address: string, credentials: grpc.ChannelCredentials) => grpc.Client;
+type Ctor = new (address: string, credentials: grpc.ChannelCredentials, options: grpc.ClientOptions) => grpc.Client;
 const loaded = grpc.loadPackageDefinition(protoLoader.loadSync([join(FIXTURES, 'echo.proto'), join(FIXTURES, 'health.proto')], { defaults: true }));
 const Echo = (loaded.test as grpc.GrpcObject).Echo as grpc.ServiceClientConstructor;
 const Health = ((loaded.grpc as grpc.GrpcObject).health as grpc.GrpcObject).v1 as grpc.GrpcObject;
@@ -34,7 +34,7 @@ export interface GrpcUpstream {
  * (with a message); `ServerStream` sends `n` messages (text "long": one, then holds the stream
  * open until the test ends it); `ClientStream` counts what it got; `Bidi` echoes each message.
  */
-export async function startGrpcUpstream(colour: string): Promise<GrpcUpstream> {
+export async function startGrpcUpstream(colour: string, credentials = grpc.ServerCredentials.createInsecure()): Promise<GrpcUpstream> {
   const server = new grpc.Server();
   const up: GrpcUpstream = {
     address: '',
@@ -83,15 +83,13 @@ export async function startGrpcUpstream(colour: string): Promise<GrpcUpstream> {
       done(null, { status: up.serving ? 'SERVING' : 'NOT_SERVING' });
     },
   });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-  );
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', credentials, (err, p) => (err ? reject(err) : resolve(p))));
   return Object.assign(up, { address: `127.0.0.1:${port}` });
 }
 
-/** A test.Echo client of `address` (switchyard's proxy, "127.0.0.1:PORT"), plaintext HTTP/2. */
-export function echoClient(address: string): grpc.Client & Record<string, (...args: unknown[]) => unknown> {
-  return new (Echo as unknown as Ctor)(address, grpc.credentials.createInsecure()) as grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+/** A test.Echo client of `address` (switchyard's proxy, "127.0.0.1:PORT"): plaintext HTTP/2, or TLS with `credentials`. */
+export function echoClient(address: string, credentials = grpc.credentials.createInsecure(), options: grpc.ClientOptions = {}): grpc.Client {
+  return new (Echo as unknown as Ctor)(address, credentials, options);
 }
 
 /** One unary call: its answer, or the gRPC error it ended with. */

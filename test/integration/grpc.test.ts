@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { echoClient, type GrpcUpstream, grpc, type Msg, startGrpcUpstream, unary } from '../helpers/grpc.js';
 import { blueGreenYaml, type Running, startSwitchyard } from '../helpers/switchyard.js';
@@ -80,6 +82,25 @@ describe('gRPC through switchyard (real @grpc/grpc-js servers and clients, h2c)'
     expect(answers.map((m) => m.text)).toEqual(Array.from({ length: 20 }, (_, i) => `ping ${i}`));
   });
 
+  it('carries gRPC over TLS on both sides: ALPN h2 on a TLS listener, protocol grpcs to a TLS server', async () => {
+    const fixtures = join(import.meta.dirname, '../fixtures');
+    const [cert, key] = [readFileSync(join(fixtures, 'tls-cert.pem')), readFileSync(join(fixtures, 'tls-key.pem'))];
+    const secure = await startGrpcUpstream('secure', grpc.ServerCredentials.createSsl(null, [{ cert_chain: cert, private_key: key }]));
+    try {
+      const tls = `  tls: { cert: "${join(fixtures, 'tls-cert.pem')}", key: "${join(fixtures, 'tls-key.pem')}" }\n`;
+      const head = `proxy:\n  listen: ["127.0.0.1:0"]\n${tls}admin:\n  listen: "127.0.0.1:0"\n`;
+      const service = { protocol: 'grpcs', tls_verify: false, routes: [{ name: 'echo', paths: ['/test.Echo/'], strip_path: false }] };
+      sy = await startSwitchyard(head + blueGreenYaml({ blue: [secure.address] }, service));
+      const client = echoClient(sy.proxy.replace('http://', ''), grpc.credentials.createSsl(cert), { 'grpc.ssl_target_name_override': 'localhost' });
+      clients.push(client);
+      expect(await unary(client, 'over tls')).toEqual({ text: 'over tls', colour: 'secure', n: 0 });
+    } finally {
+      await sy?.close();
+      sy = undefined;
+      await secure.close();
+    }
+  });
+
   it('answers a call that reaches no upstream with a gRPC status a client reads', async () => {
     const client = await start({ routes: [{ name: 'other', paths: ['/test.Other/'], strip_path: false }] });
     await expect(unary(client, 'x')).rejects.toMatchObject({ code: grpc.status.UNIMPLEMENTED, details: 'no Route matched with those values' });
@@ -133,6 +154,15 @@ describe('gRPC through switchyard (real @grpc/grpc-js servers and clients, h2c)'
     });
     expect(res.status).toBe(200);
     expect(await unary(client, 'after')).toMatchObject({ colour: 'green' });
+    // A reload of the whole config (POST /config, as a hand edit of the file would be) builds a new snapshot.
+    const yaml = await (await fetch(`${sy?.admin}/config`)).text();
+    expect(yaml).toContain('retries: 5');
+    const reload = await fetch(`${sy?.admin}/config`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/yaml' },
+      body: yaml.replace('retries: 5', 'retries: 4'),
+    });
+    expect(reload.status).toBe(200);
     // The stream is still open on blue, and still delivers.
     const [open] = blue.open;
     open.write({ text: 'second', colour: 'blue', n: 1 });
