@@ -148,7 +148,8 @@ class H2Exchange {
         );
     });
     if (Buffer.isBuffer(body)) stream.end(body);
-    else if (body) pipeline(body, stream, () => {});
+    // The body is read only once the stream is open: a session that never connects leaves it unread, so the call can be retried.
+    else if (body) stream.once('ready', () => pipeline(body, stream, () => {}));
   }
 
   private response(headers: http2.IncomingHttpHeaders): void {
