@@ -1,5 +1,5 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { canPin } from './processes.js';
+import { spawnSync } from 'node:child_process';
+import { runPinned } from './processes.js';
 
 /** What one h2load run measured. */
 export interface H2loadResult {
@@ -41,24 +41,7 @@ export function parseH2load(text: string): H2loadResult {
  * `h2load -c clients -m streams -D seconds --warm-up-time warmup url` pinned to `cpu`: HTTP/2
  * with prior knowledge on an http:// URL, `streams` requests in flight per connection.
  */
-export function runH2load(url: string, clients: number, streams: number, seconds: number, warmup: number, cpu: number): Promise<H2loadResult> {
+export async function runH2load(url: string, clients: number, streams: number, seconds: number, warmup: number, cpu: number): Promise<H2loadResult> {
   const args = [`-c${clients}`, `-m${streams}`, `-D${seconds}`, `--warm-up-time=${warmup}`, url];
-  const pinned = canPin();
-  const child = spawn(pinned ? 'taskset' : 'h2load', pinned ? ['-c', String(cpu), 'h2load', ...args] : args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  return new Promise((resolve, reject) => {
-    const bound = setTimeout(() => child.kill('SIGKILL'), (seconds + warmup + 30) * 1000);
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      clearTimeout(bound);
-      if (code !== 0) reject(new Error(`h2load exited with ${code}: ${out.slice(-500)}`));
-      else resolve(parseH2load(out));
-    });
-  });
+  return parseH2load(await runPinned('h2load', args, cpu, (seconds + warmup + 30) * 1000));
 }

@@ -127,3 +127,25 @@ export function installCleanup(): void {
     process.exit(1);
   });
 }
+
+/** Run a load tool (wrk, h2load) pinned to `cpu` when possible; its stdout and stderr together, or why it failed. Killed after `boundMs`. */
+export function runPinned(command: string, args: string[], cpu: number, boundMs: number): Promise<string> {
+  const pinned = canPin();
+  const child = spawn(pinned ? 'taskset' : command, pinned ? ['-c', String(cpu), command, ...args] : args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  return new Promise((resolve, reject) => {
+    const bound = setTimeout(() => child.kill('SIGKILL'), boundMs);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(bound);
+      if (code !== 0) reject(new Error(`${command} exited with ${code}: ${out.slice(-500)}`));
+      else resolve(out);
+    });
+  });
+}

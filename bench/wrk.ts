@@ -1,5 +1,5 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { canPin } from './processes.js';
+import { spawnSync } from 'node:child_process';
+import { runPinned } from './processes.js';
 
 /** What one wrk run measured (latencies in milliseconds). */
 export interface WrkResult {
@@ -52,24 +52,7 @@ export function parseWrk(text: string, connections: number, seconds: number): Wr
 }
 
 /** Run `wrk -t1 -cN -dS --latency url` pinned to `cpu`; one thread is plenty on loopback and leaves the other CPU alone. */
-export function runWrk(url: string, connections: number, seconds: number, cpu: number): Promise<WrkResult> {
-  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url];
-  const pinned = canPin();
-  const child = spawn(pinned ? 'taskset' : 'wrk', pinned ? ['-c', String(cpu), 'wrk', ...args] : args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  return new Promise((resolve, reject) => {
-    const bound = setTimeout(() => child.kill('SIGKILL'), (seconds + 30) * 1000);
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      clearTimeout(bound);
-      if (code !== 0) reject(new Error(`wrk exited with ${code}: ${out.slice(-500)}`));
-      else resolve(parseWrk(out, connections, seconds));
-    });
-  });
+export async function runWrk(url: string, connections: number, seconds: number, cpu: number): Promise<WrkResult> {
+  const out = await runPinned('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url], cpu, (seconds + 30) * 1000);
+  return parseWrk(out, connections, seconds);
 }

@@ -149,7 +149,11 @@ class H2Exchange {
     });
     if (Buffer.isBuffer(body)) stream.end(body);
     // The body is read only once the stream is open: a session that never connects leaves it unread, so the call can be retried.
-    else if (body) stream.once('ready', () => pipeline(body, stream, () => {}));
+    else if (body) {
+      const send = () => pipeline(body, stream, () => {});
+      if (stream.pending) stream.once('ready', send);
+      else send();
+    }
   }
 
   private response(headers: http2.IncomingHttpHeaders): void {

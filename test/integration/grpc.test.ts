@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { echoClient, type GrpcUpstream, grpc, type Msg, startGrpcUpstream, unary } from '../helpers/grpc.js';
 import { blueGreenYaml, type Running, startSwitchyard } from '../helpers/switchyard.js';
+import { deadAddress } from '../helpers/dead-address.js';
 import { closeAll } from '../helpers/upstreams.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -186,15 +187,34 @@ describe('gRPC through switchyard (real @grpc/grpc-js servers and clients, h2c)'
     expect(text).toMatch(/grpc_status="14"\} 1/);
   });
 
-  it('ejects a target whose gRPC health check says NOT_SERVING, and takes it back when SERVING', async () => {
-    const checks = { active: { type: 'grpc', healthy: { interval: 0.1, successes: 1 }, unhealthy: { interval: 0.1, http_failures: 1 } } };
+  /** switchyard with one grpc service on upstream `pool` of the given targets and health checks. */
+  const startPool = async (targets: string[], healthchecks: unknown = {}) => {
     const head = 'proxy:\n  listen: ["127.0.0.1:0"]\n  http2: true\nadmin:\n  listen: "127.0.0.1:0"\n';
     const services = [{ name: 'svc', host: 'pool', protocol: 'grpc', routes: [{ name: 'echo', paths: ['/test.Echo/'], strip_path: false }] }];
-    const upstreams = [{ name: 'pool', targets: [{ target: blue.address }, { target: green.address }], healthchecks: checks }];
+    const upstreams = [{ name: 'pool', targets: targets.map((target) => ({ target })), healthchecks }];
     sy = await startSwitchyard(`${head}services: ${JSON.stringify(services)}\nupstreams: ${JSON.stringify(upstreams)}\n`);
     const client = echoClient(sy.proxy.replace('http://', ''));
     clients.push(client);
-    const health = async () => (await (await fetch(`${sy?.admin}/upstreams/pool/health`)).json()) as { data: { target: string; health: string }[] };
+    return client;
+  };
+  const health = async () => (await (await fetch(`${sy?.admin}/upstreams/pool/health`)).json()) as { data: { target: string; health: string }[] };
+
+  it('retries a call whose target refuses the connection on another target', async () => {
+    const client = await startPool([await deadAddress(), blue.address]);
+    for (let i = 0; i < 10; i++) expect(await unary(client, `call ${i}`)).toMatchObject({ colour: 'blue' });
+  });
+
+  it('counts a call ending UNAVAILABLE like a 503 for passive health', async () => {
+    const client = await startPool([blue.address], { passive: { unhealthy: { http_failures: 2, http_statuses: [503] } } });
+    for (let i = 0; i < 2; i++) await expect(unary(client, 'unavailable')).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+    expect((await health()).data[0].health).toBe('UNHEALTHY');
+    // Ejected: switchyard answers for it now, as a gRPC status.
+    await expect(unary(client, 'hi')).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE, details: 'No healthy upstream' });
+  });
+
+  it('ejects a target whose gRPC health check says NOT_SERVING, and takes it back when SERVING', async () => {
+    const checks = { active: { type: 'grpc', healthy: { interval: 0.1, successes: 1 }, unhealthy: { interval: 0.1, http_failures: 1 } } };
+    const client = await startPool([blue.address, green.address], checks);
     await waitFor(async () => (await health()).data.every((t) => t.health === 'HEALTHY'), 5_000, 'both targets healthy');
     green.serving = false;
     try {

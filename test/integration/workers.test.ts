@@ -40,6 +40,19 @@ describe('proxy workers (switchyard start --workers 2)', () => {
     const text = await (await request(`${sy?.admin}/metrics`)).body.text();
     return [...text.matchAll(/^switchyard_requests_total\{[^}]*code="200"\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
   };
+  /** Requests in tens, each on a new connection, until every worker has served some; how many were sent. */
+  const untilEveryWorkerServed = async (): Promise<number> => {
+    let sent = 0;
+    await waitFor(
+      async () => {
+        sent += (await send(10)).length;
+        return (await workers()).every((w) => w.requests > 0);
+      },
+      15_000,
+      'both workers to serve requests',
+    );
+    return sent;
+  };
   /** `n` requests, each on a new connection; the upstream colour of each answer. */
   const send = async (n: number): Promise<string[]> => {
     const colours: string[] = [];
@@ -61,14 +74,7 @@ describe('proxy workers (switchyard start --workers 2)', () => {
     ]);
     expect(new Set(listed.map((w) => w.pid)).size).toBe(2);
     // Connections are spread over the workers: within a bounded number, each has served some.
-    await waitFor(
-      async () => {
-        await send(10);
-        return (await workers()).every((w) => w.requests > 0);
-      },
-      15_000,
-      'both workers to serve requests',
-    );
+    await untilEveryWorkerServed();
   });
 
   it('acks a switch only once every worker serves it: no request started after the ack reaches the old colour', async () => {
@@ -122,15 +128,7 @@ describe('proxy workers (switchyard start --workers 2)', () => {
 
   it('sums every worker in /metrics', async () => {
     await start();
-    let sent = 0;
-    await waitFor(
-      async () => {
-        sent += (await send(10)).length;
-        return (await workers()).every((w) => w.requests > 0);
-      },
-      15_000,
-      'both workers to serve requests',
-    );
+    const sent = await untilEveryWorkerServed();
     const res = await request(`${sy!.admin}/metrics`);
     const text = await res.body.text();
     const counted = [...text.matchAll(/^switchyard_requests_total\{[^}]*code="200"\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
@@ -140,15 +138,7 @@ describe('proxy workers (switchyard start --workers 2)', () => {
 
   it("merges every worker's mirror report, and sums their mirror counts in /metrics", async () => {
     await start({ mirror: { upstream: 'green' } });
-    let sent = 0;
-    await waitFor(
-      async () => {
-        sent += (await send(10)).length;
-        return (await workers()).every((w) => w.requests > 0);
-      },
-      15_000,
-      'both workers to serve requests',
-    );
+    const sent = await untilEveryWorkerServed();
     // The demo colours answer with their own names: every pair differs in its body.
     await waitFor(async () => (await admin('GET', '/services/svc/mirror')).json.totals.compared === sent, 10_000, 'every pair to be compared');
     const report = (await admin('GET', '/services/svc/mirror')).json;
