@@ -24,6 +24,8 @@ export interface GrpcUpstream {
   calls: number;
   /** What Health/Check answers: SERVING, or NOT_SERVING. */
   serving: boolean;
+  /** While set, every Unary call answers UNAVAILABLE (a broken release). */
+  failing: boolean;
   /** Open server streams it holds (ServerStream with text "long"), to end from the test. */
   readonly open: Set<grpc.ServerWritableStream<Msg, Msg>>;
   close(): Promise<void>;
@@ -41,13 +43,14 @@ export async function startGrpcUpstream(colour: string, credentials = grpc.Serve
     colour,
     calls: 0,
     serving: true,
+    failing: false,
     open: new Set(),
     close: () => new Promise((resolve) => server.tryShutdown(() => resolve())),
   };
   server.addService(Echo.service, {
     Unary(call: grpc.ServerUnaryCall<Msg, Msg>, done: grpc.sendUnaryData<Msg>) {
       up.calls++;
-      if (call.request.text === 'unavailable') return done({ code: grpc.status.UNAVAILABLE, details: `${colour} is draining` });
+      if (call.request.text === 'unavailable' || up.failing) return done({ code: grpc.status.UNAVAILABLE, details: `${colour} is draining` });
       if (call.request.text === 'not-found') return done({ code: grpc.status.NOT_FOUND, details: 'no such thing' });
       done(null, { text: call.request.text, colour, n: call.request.n });
     },
@@ -92,11 +95,15 @@ export function echoClient(address: string, credentials = grpc.credentials.creat
   return new (Echo as unknown as Ctor)(address, credentials, options);
 }
 
-/** One unary call: its answer, or the gRPC error it ended with. */
-export function unary(client: grpc.Client, text: string, n = 0): Promise<Msg> {
+/** One unary call (with metadata, sent as HTTP/2 headers): its answer, or the gRPC error it ended with. */
+export function unary(client: grpc.Client, text: string, n = 0, headers: Record<string, string> = {}): Promise<Msg> {
+  const metadata = new grpc.Metadata();
+  for (const [k, v] of Object.entries(headers)) metadata.set(k, v);
   return new Promise((resolve, reject) => {
-    (client as unknown as { Unary(m: Partial<Msg>, cb: (err: grpc.ServiceError | null, m: Msg) => void): void }).Unary({ text, n }, (err, m) =>
-      err ? reject(err) : resolve(m),
+    (client as unknown as { Unary(m: Partial<Msg>, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, m: Msg) => void): void }).Unary(
+      { text, n },
+      metadata,
+      (err, m) => (err ? reject(err) : resolve(m)),
     );
   });
 }

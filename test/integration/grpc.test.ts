@@ -143,6 +143,36 @@ describe('gRPC through switchyard (real @grpc/grpc-js servers and clients, h2c)'
     expect(log.some((l) => l.colour === 'blue')).toBe(true);
   });
 
+  it('pins a call to an upstream by an override header (gRPC metadata)', async () => {
+    const client = await start({ overrides: [{ header: 'x-switchyard-upstream', value: 'green', upstream: 'green' }] });
+    expect(await unary(client, 'plain')).toMatchObject({ colour: 'blue' });
+    expect(await unary(client, 'pinned', 0, { 'x-switchyard-upstream': 'green' })).toMatchObject({ colour: 'green' });
+  });
+
+  it('rolls a rollout back when the new colour answers gRPC errors (a 200 with grpc-status UNAVAILABLE is an error)', async () => {
+    const client = await start();
+    green.failing = true;
+    try {
+      const res = await fetch(`${sy?.admin}/services/svc/rollout`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ to: 'green', steps: [50, 100], interval: 300, analysis: { min_requests: 5 }, failure_threshold: 1 }),
+      });
+      expect(res.status).toBe(201);
+      const rollout = async () => (await (await fetch(`${sy?.admin}/services/svc/rollout`)).json()) as { state: string; reason: string };
+      let stop = false;
+      const loops = Array.from({ length: 4 }, async () => {
+        for (let i = 0; i < 2_000 && !stop; i++) await unary(client, 'hi').catch(() => undefined);
+      });
+      await waitFor(async () => (await rollout()).state === 'rolled_back', 10_000, 'the rollout to roll back');
+      stop = true;
+      await Promise.all(loops);
+      expect((await rollout()).reason).toMatch(/error rate 1 above max_error_rate/);
+    } finally {
+      green.failing = false;
+    }
+  });
+
   it('keeps a long stream on its target across a switch and a reload', async () => {
     const client = await start();
     const stream = call(client).ServerStream({ text: 'long' });
