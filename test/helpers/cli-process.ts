@@ -27,7 +27,8 @@ export interface StartedCli {
 export async function startCli(yaml: string, args: string[] = [], ms = 20_000): Promise<StartedCli> {
   const dir = await mkdtemp(join(tmpdir(), 'switchyard-cli-'));
   const file = join(dir, 'switchyard.yaml');
-  await writeFile(file, `proxy:\n  listen: ["127.0.0.1:0"]\nadmin:\n  listen: "127.0.0.1:0"\n${yaml}`);
+  // A test that needs its own proxy section (proxy.http2) gives the listeners itself.
+  await writeFile(file, /^proxy:/m.test(yaml) ? yaml : `proxy:\n  listen: ["127.0.0.1:0"]\nadmin:\n  listen: "127.0.0.1:0"\n${yaml}`);
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'info' };
   delete env.SWITCHYARD_ADMIN_TOKEN;
   const child = spawn(process.execPath, [CLI, 'start', '-c', file, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });

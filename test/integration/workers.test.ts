@@ -1,3 +1,4 @@
+import http2 from 'node:http2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
 import { closeDemoUpstreams, type DemoUpstream, startDemoUpstream } from '../../src/demo/upstreams.js';
@@ -124,6 +125,37 @@ describe('proxy workers (switchyard start --workers 2)', () => {
     expect(sy!.logs.some((l) => l.msg === 'proxy worker died: restarting it' && l.signal === 'SIGKILL')).toBe(true);
     // Summed counters never go back (Prometheus would read a reset): the new worker starts from 0.
     expect(await answered200()).toBeGreaterThanOrEqual(counted + 300 - 2 * 4);
+  });
+
+  it('serves HTTP/2 (h2c, proxy.http2) from every worker', async () => {
+    demos = await Promise.all([startDemoUpstream('blue'), startDemoUpstream('green')]);
+    const head = 'proxy:\n  listen: ["127.0.0.1:0"]\n  http2: true\nadmin:\n  listen: "127.0.0.1:0"\n';
+    sy = await startCli(head + blueGreenYaml({ blue: [demos[0].address], green: [demos[1].address] }), ['--workers', '2']);
+    const origin = sy.proxy;
+    // One request per new HTTP/2 connection, until each worker has served some.
+    const h2get = () =>
+      new Promise<number>((resolve, reject) => {
+        const session = http2.connect(origin);
+        session.on('error', reject);
+        const stream = session.request({ ':path': '/' });
+        stream.on('response', (h) => {
+          stream.resume();
+          stream.on('end', () => {
+            session.close();
+            resolve(Number(h[':status']));
+          });
+        });
+        stream.on('error', reject);
+        stream.end();
+      });
+    await waitFor(
+      async () => {
+        for (let i = 0; i < 10; i++) expect(await h2get()).toBe(200);
+        return (await workers()).every((w) => w.requests > 0);
+      },
+      15_000,
+      'both workers to serve HTTP/2 requests',
+    );
   });
 
   it('sums every worker in /metrics', async () => {
