@@ -6,7 +6,7 @@
  * CPU, and it takes h2c from a pool (undici 7.30's Pool drops useH2c).
  */
 import http2 from 'node:http2';
-import { pipeline, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 
 /** How the sessions to one target behave. */
@@ -19,8 +19,11 @@ export interface H2SessionOptions {
   readonly idleMs: number;
 }
 
-/** Errors named as undici names them, so that the proxy's retry and failure rules apply unchanged. */
-const REFUSED = 'H2_REFUSED_STREAM';
+/** A stream the target never took (refused, or a session gone before it was sent): safe to send again. */
+export const H2_REFUSED_STREAM = 'H2_REFUSED_STREAM';
+
+/** node:http2 errors that mean the request never left: a closed or closing session, a cancelled pending stream. */
+const NOT_SENT = new Set(['ERR_HTTP2_INVALID_SESSION', 'ERR_HTTP2_GOAWAY_SESSION', 'ERR_HTTP2_STREAM_CANCEL']);
 
 interface Session {
   readonly h2: http2.ClientHttp2Session;
@@ -29,7 +32,10 @@ interface Session {
 
 /** A target's HTTP/2 sessions, opened on demand. */
 export class H2Sessions {
-  private readonly sessions: Session[] = [];
+  /** Sessions that take new streams. */
+  private readonly usable: Session[] = [];
+  /** Every session not yet closed (those closing after GOAWAY or idleness too), for destroy(). */
+  private readonly open = new Set<Session>();
   private closing = false;
 
   constructor(
@@ -43,64 +49,72 @@ export class H2Sessions {
       queueMicrotask(() => handler.onError?.(Object.assign(new Error('the target was removed'), { code: 'UND_ERR_CLOSED' })));
       return false;
     }
-    const session = this.pick();
-    new H2Exchange(session, req, handler).start();
+    new H2Exchange(this.pick(), req, handler).start();
     return true;
   }
 
   /** Let streams in flight finish, then close every session (a removed target drains). */
   close(): Promise<void> {
     this.closing = true;
-    return Promise.all(this.sessions.map((s) => new Promise<void>((resolve) => s.h2.close(() => resolve())))).then(() => undefined);
+    this.usable.length = 0;
+    const closing = [...this.open].map((s) => new Promise<void>((resolve) => (s.h2.closed ? resolve() : s.h2.close(() => resolve()))));
+    return Promise.all(closing).then(() => undefined);
   }
 
   /** Close every session now, streams in flight included. */
   destroy(): Promise<void> {
     this.closing = true;
-    for (const s of this.sessions) s.h2.destroy();
+    this.usable.length = 0;
+    for (const s of this.open) s.h2.destroy();
     return Promise.resolve();
   }
 
   /** The session with the fewest streams under its peer's limit; a new one while below maxSessions. */
   private pick(): Session {
     let best: Session | undefined;
-    for (const s of this.sessions) {
+    for (const s of this.usable) {
       const limit = s.h2.remoteSettings.maxConcurrentStreams ?? 100;
       if (s.streams < limit && (best === undefined || s.streams < best.streams)) best = s;
     }
-    if (best !== undefined && (best.streams === 0 || this.sessions.length >= this.opts.maxSessions)) return best;
-    if (this.sessions.length < this.opts.maxSessions) return this.open();
-    return best ?? this.sessions.reduce((a, b) => (b.streams < a.streams ? b : a));
+    if (best !== undefined && (best.streams === 0 || this.usable.length >= this.opts.maxSessions)) return best;
+    if (this.usable.length < this.opts.maxSessions) return this.connect();
+    return best ?? this.usable.reduce((a, b) => (b.streams < a.streams ? b : a));
   }
 
-  private open(): Session {
+  private connect(): Session {
     const h2 = http2.connect(this.origin, { rejectUnauthorized: this.opts.tlsVerify, settings: { enablePush: false } });
     const session: Session = { h2, streams: 0 };
-    this.sessions.push(session);
+    this.usable.push(session);
+    this.open.add(session);
+    const retire = () => {
+      const i = this.usable.indexOf(session);
+      if (i >= 0) this.usable.splice(i, 1);
+    };
     const connecting = setTimeout(() => h2.destroy(Object.assign(new Error('connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' })), this.opts.connectTimeout);
     h2.once('connect', () => clearTimeout(connecting));
     h2.setTimeout(this.opts.idleMs, () => {
-      if (session.streams === 0) h2.close();
+      if (session.streams > 0) return;
+      // Out of the pool first: a closing session refuses new streams.
+      retire();
+      h2.close();
     });
     // Its streams hear of the error; the session only has to leave the pool.
-    h2.on('error', () => {});
+    h2.on('error', retire);
+    h2.on('goaway', retire);
     h2.once('close', () => {
       clearTimeout(connecting);
-      const i = this.sessions.indexOf(session);
-      if (i >= 0) this.sessions.splice(i, 1);
-    });
-    h2.on('goaway', () => {
-      const i = this.sessions.indexOf(session);
-      if (i >= 0) this.sessions.splice(i, 1);
+      retire();
+      this.open.delete(session);
     });
     return session;
   }
 }
 
-/** One request on one session: its stream's events told to the handler, once each. */
+/** One request on one session: its stream's events told to the handler, once each and in order. */
 class H2Exchange {
   private stream?: http2.ClientHttp2Stream;
   private ended = false;
+  private responded = false;
   private headersTimer?: NodeJS.Timeout;
   private trailers: http2.IncomingHttpHeaders | undefined;
 
@@ -117,7 +131,7 @@ class H2Exchange {
     const body = req.body as Buffer | Readable | null | undefined;
     let stream: http2.ClientHttp2Stream;
     try {
-      stream = this.session.h2.request(headersOf(req), { endStream: body === null || body === undefined });
+      stream = this.session.h2.request(requestHeaders(req), { endStream: body === null || body === undefined });
     } catch (err) {
       this.fail(codeOf(err as Error & { code?: string }), false);
       return;
@@ -132,50 +146,73 @@ class H2Exchange {
     }
     stream.on('response', (headers) => this.response(headers));
     stream.on('data', (chunk: Buffer) => {
-      if (!this.ended && this.handler.onData?.(chunk) === false) stream.pause();
+      if (!this.ended && this.handler.onData?.(chunk) === false) this.pause();
     });
     stream.on('trailers', (t) => {
       this.trailers = t;
     });
     stream.on('end', () => this.complete());
-    stream.on('error', (err: Error & { code?: string }) => this.fail(codeOf(err), false));
+    stream.on('error', (err: Error & { code?: string }) => this.fail(codeOf(err, stream), false));
     stream.once('close', () => {
       this.session.streams--;
-      if (!this.ended)
-        this.fail(
-          codeOf(Object.assign(new Error('stream closed'), { code: stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM ? REFUSED : 'UND_ERR_SOCKET' })),
-          false,
-        );
+      this.fail(codeOf(Object.assign(new Error('stream closed'), { code: 'UND_ERR_SOCKET' }), stream), false);
     });
     if (Buffer.isBuffer(body)) stream.end(body);
-    // The body is read only once the stream is open: a session that never connects leaves it unread, so the call can be retried.
-    else if (body) {
-      const send = () => pipeline(body, stream, () => {});
-      if (stream.pending) stream.once('ready', send);
-      else send();
-    }
+    else if (body) this.send(body, stream);
+  }
+
+  /**
+   * Stream the client's body up, once the stream is open (a session that never connects leaves
+   * it unread, so the call can be retried). Piped by hand: when the target ends the stream early
+   * the body is let go, never destroyed with it (that would cut the client off before its answer).
+   */
+  private send(body: Readable, stream: http2.ClientHttp2Stream): void {
+    const go = () => {
+      body.pipe(stream);
+      body.once('error', () => stream.close(http2.constants.NGHTTP2_CANCEL));
+      stream.once('close', () => body.unpipe(stream));
+    };
+    if (stream.pending) stream.once('ready', go);
+    else go();
   }
 
   private response(headers: http2.IncomingHttpHeaders): void {
     clearTimeout(this.headersTimer);
     if (this.ended) return;
-    const stream = this.stream as http2.ClientHttp2Stream;
+    this.responded = true;
     const raw: Buffer[] = [];
     for (const [name, value] of Object.entries(headers)) {
       if (name.charCodeAt(0) === 58 /* : */ || value === undefined) continue;
       for (const v of Array.isArray(value) ? value : [value]) raw.push(Buffer.from(name), Buffer.from(String(v)));
     }
-    if (this.req.bodyTimeout) {
-      stream.setTimeout(this.req.bodyTimeout, () => this.fail(Object.assign(new Error('body timeout'), { code: 'UND_ERR_BODY_TIMEOUT' }), true));
-    }
-    const status = Number(headers[':status']);
-    if (this.handler.onHeaders?.(status, raw, () => stream.resume(), '') === false) stream.pause();
+    this.armBodyTimeout();
+    if (this.handler.onHeaders?.(Number(headers[':status']), raw, () => this.resume(), '') === false) this.pause();
+  }
+
+  /** The client is slower than the target: hold the stream, and its body clock (a slow client is not a silent target). */
+  private pause(): void {
+    this.stream?.pause();
+    this.stream?.setTimeout(0);
+  }
+
+  private resume(): void {
+    this.armBodyTimeout();
+    this.stream?.resume();
+  }
+
+  private armBodyTimeout(): void {
+    const ms = this.req.bodyTimeout;
+    if (ms) this.stream?.setTimeout(ms, () => this.fail(Object.assign(new Error('body timeout'), { code: 'UND_ERR_BODY_TIMEOUT' }), true));
   }
 
   private complete(): void {
+    // A stream the target reset (even with NO_ERROR) before answering ends without a response.
+    if (!this.responded) {
+      this.fail(codeOf(Object.assign(new Error('no response'), { code: 'UND_ERR_SOCKET' }), this.stream), false);
+      return;
+    }
     if (this.ended) return;
     this.ended = true;
-    clearTimeout(this.headersTimer);
     this.stream?.setTimeout(0);
     this.handler.onComplete?.((this.trailers ?? {}) as unknown as string[]);
   }
@@ -185,34 +222,52 @@ class H2Exchange {
     if (this.ended) return;
     this.ended = true;
     clearTimeout(this.headersTimer);
+    this.stream?.setTimeout(0);
     if (cancel && this.stream && !this.stream.destroyed) this.stream.close(http2.constants.NGHTTP2_CANCEL);
     this.handler.onError?.(err);
   }
 }
 
-/** A request's headers as node:http2 takes them: pseudo-headers first, `host` as :authority. */
-function headersOf(req: Dispatcher.DispatchOptions): http2.OutgoingHttpHeaders {
-  const out: http2.OutgoingHttpHeaders = { ':method': req.method, ':path': req.path };
-  const list = req.headers as string[] | null | undefined;
-  if (list) {
-    for (let i = 0; i + 1 < list.length; i += 2) {
-      const name = list[i].toLowerCase();
-      if (name === 'host') out[':authority'] = list[i + 1];
-      else {
-        const before = out[name];
-        out[name] = before === undefined ? list[i + 1] : Array.isArray(before) ? [...before, list[i + 1]] : [String(before), list[i + 1]];
-      }
-    }
+/** A request's headers as node:http2 takes them: pseudo-headers, `host` as :authority, one field per name. */
+function requestHeaders(req: Dispatcher.DispatchOptions): http2.OutgoingHttpHeaders {
+  const list = (req.headers as string[] | null | undefined) ?? [];
+  const out = h2Headers(list);
+  out[':method'] = req.method;
+  out[':path'] = req.path;
+  if (out.host !== undefined) {
+    out[':authority'] = out.host;
+    delete out.host;
   }
   return out;
 }
 
-/** node:http2's error as the proxy's failure rules read it (connect failures keep their errno code). */
-function codeOf(err: Error & { code?: string }): Error & { code?: string } {
-  if (err.code === 'ERR_HTTP2_STREAM_CANCEL' || err.code === 'ERR_HTTP2_GOAWAY_SESSION') return Object.assign(err, { code: REFUSED });
-  if (err.code === 'ERR_HTTP2_STREAM_ERROR' || err.code === 'ERR_HTTP2_SESSION_ERROR' || err.code === 'ERR_HTTP2_INVALID_SESSION')
-    return Object.assign(err, { code: 'UND_ERR_SOCKET' });
+/**
+ * node:http2's error as the proxy's failure rules read it: a stream the target refused, or one
+ * that never left, is H2_REFUSED_STREAM (sent again safely); a connect failure keeps its own
+ * code (ECONNREFUSED, a timeout); the rest is a reset.
+ */
+function codeOf(err: Error & { code?: string; cause?: unknown }, stream?: http2.ClientHttp2Stream): Error & { code?: string } {
+  const cause = (err.cause as { code?: string } | undefined)?.code;
+  if (cause !== undefined && cause !== 'ERR_HTTP2_STREAM_CANCEL') return Object.assign(err, { code: cause });
+  if (stream?.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM || NOT_SENT.has(err.code ?? '')) return Object.assign(err, { code: H2_REFUSED_STREAM });
+  if (err.code?.startsWith('ERR_HTTP2_')) return Object.assign(err, { code: 'UND_ERR_SOCKET' });
   return err;
 }
 
-export { REFUSED as H2_REFUSED_STREAM };
+/**
+ * A flat header list as node:http2 takes it: one field per name, since it refuses a
+ * repeated single-value header (two Date headers from an HTTP/1.1 upstream, two User-Agents from a client); repeats are
+ * joined with ", ", and set-cookie kept as a list.
+ */
+export function h2Headers(list: readonly string[], status?: number): http2.OutgoingHttpHeaders {
+  const out: http2.OutgoingHttpHeaders = status === undefined ? {} : { ':status': status };
+  for (let i = 0; i + 1 < list.length; i += 2) {
+    const name = list[i].toLowerCase();
+    const value = list[i + 1];
+    const before = out[name];
+    if (before === undefined) out[name] = value;
+    else if (name === 'set-cookie') out[name] = Array.isArray(before) ? [...before, value] : [String(before), value];
+    else out[name] = `${String(before)}, ${value}`;
+  }
+  return out;
+}

@@ -1,10 +1,10 @@
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { Http2ServerResponse } from 'node:http2';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { constants, type Http2ServerResponse } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { ErrorCode } from '../errors.js';
 import type { RouteRuntime, UpstreamRuntime } from '../core/snapshot.js';
-import { H2_REFUSED_STREAM } from '../core/h2-sessions.js';
+import { H2_REFUSED_STREAM, h2Headers } from '../core/h2-sessions.js';
 import type { Target } from '../core/targets.js';
 import { countFailure, countGrpc, type RequestStats } from '../core/request-stats.js';
 import type { MirrorPair } from '../mirror/pair.js';
@@ -144,7 +144,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const stalled = (): void => {
       // Answered already (the upstream did not wait for the body): a half-sent request cannot carry another one (HTTP/2: the stream is reset).
       if (this.done) {
-        req.destroy();
+        this.cut();
         return;
       }
       this.clearTimeout();
@@ -169,6 +169,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
       // Once the response has ended, Node has set the keep-alive timeout on this socket: leave it.
       if (!this.res.writableEnded) this.clearTimeout();
     });
+  }
+
+  /** End the client's exchange abruptly: its HTTP/1.1 connection, or its HTTP/2 stream alone (a compatibility request's destroy() does not reset it). */
+  private cut(): void {
+    if (this.h2) (this.res as unknown as Http2ServerResponse).stream.close(constants.NGHTTP2_CANCEL);
+    else this.req.socket.destroy();
   }
 
   /** Stop the body clock: on the HTTP/1.1 socket, or the HTTP/2 stream (its socket is the whole session's). */
@@ -216,8 +222,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.trailersOnly = respondTrailersOnly(this.res, statusCode, headers);
       if (this.trailersOnly) return true;
     }
-    // HTTP/2 has no reason phrase (RFC 9113 section 8.3.2): Node warns if given one.
-    if (this.h2) this.res.writeHead(statusCode, headers);
+    // HTTP/2 has no reason phrase (RFC 9113 section 8.3.2), and takes one field per name.
+    if (this.h2) this.res.writeHead(statusCode, h2Headers(headers));
     else this.res.writeHead(statusCode, statusText, headers);
     this.pair?.primaryHead(statusCode, rawHeaders);
     return true;
@@ -353,18 +359,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
 function respondTrailersOnly(res: ServerResponse, status: number, headers: readonly string[]): boolean {
   const stream = (res as unknown as Partial<Http2ServerResponse>).stream;
   if (stream === undefined || stream.headersSent || stream.destroyed) return false;
-  const out: OutgoingHttpHeaders = { ':status': status };
-  for (let i = 0; i < headers.length; i += 2) {
-    const name = headers[i].toLowerCase();
-    const before = out[name];
-    out[name] = before === undefined ? headers[i + 1] : Array.isArray(before) ? [...before, headers[i + 1]] : [String(before), headers[i + 1]];
-  }
-  stream.respond(out, { endStream: true });
+  stream.respond(h2Headers(headers, status), { endStream: true });
   return true;
 }
 
 /** Pass an answer's trailers on (HTTP/2 clients get them; Node drops them on an HTTP/1.1 answer that is not chunked). */
 function addTrailers(res: ServerResponse, trailers: unknown): void {
+  // undici hands an HTTP/1.1 answer without trailers an empty list: nothing to build.
+  if (Array.isArray(trailers) && trailers.length === 0) return;
   const out: Record<string, string> = {};
   let any = false;
   if (Array.isArray(trailers)) {

@@ -50,6 +50,9 @@ export function routeByPreface(server: http.Server, h2: http2.Http2Server, timeo
   server.on('connection', (socket: Socket) => {
     const seen: Buffer[] = [];
     let length = 0;
+    const onIdle = (): void => void socket.destroy();
+    // A client that resets the connection before its first bytes must not take the process down.
+    const onError = (): void => void socket.destroy();
     const onData = (chunk: Buffer): void => {
       seen.push(chunk);
       length += chunk.length;
@@ -58,7 +61,10 @@ export function routeByPreface(server: http.Server, h2: http2.Http2Server, timeo
       const h2c = head.subarray(0, n).equals(PREFACE.subarray(0, n));
       if (h2c && head.length < PREFACE.length) return; // "P" or "PR": a POST, or the preface; wait for more
       socket.off('data', onData);
+      socket.off('error', onError);
+      // setTimeout(0) stops the timer but keeps its listener: it goes too, or a later timeout would destroy the socket.
       socket.setTimeout(0);
+      socket.off('timeout', onIdle);
       socket.pause();
       socket.unshift(head);
       // An HTTP/2 session reads what the socket holds already; resuming here would hand it to nobody.
@@ -69,27 +75,35 @@ export function routeByPreface(server: http.Server, h2: http2.Http2Server, timeo
       }
     };
     socket.on('data', onData);
-    socket.setTimeout(timeoutMs, () => socket.destroy());
+    socket.on('error', onError);
+    socket.setTimeout(timeoutMs, onIdle);
   });
 }
 
 /**
  * An HTTP/2 request's header list as HTTP/1.1 has it: pseudo-headers left out, `:authority`
- * given as `host` when the client sent no Host (RFC 9113 section 8.3.1).
+ * given as `host` when the client sent no Host (RFC 9113 section 8.3.1), and cookie fields
+ * (which HTTP/2 clients send one per cookie) joined into one (section 8.2.3).
  */
 export function h1Headers(raw: readonly string[]): string[] {
   const out: string[] = [];
   let authority: string | undefined;
   let host = false;
+  let cookie: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
     if (name.charCodeAt(0) === 58 /* : */) {
       if (name === ':authority') authority = raw[i + 1];
       continue;
     }
+    if (name === 'cookie') {
+      cookie = cookie === undefined ? raw[i + 1] : `${cookie}; ${raw[i + 1]}`;
+      continue;
+    }
     if (name === 'host') host = true;
     out.push(name, raw[i + 1]);
   }
+  if (cookie !== undefined) out.push('cookie', cookie);
   if (!host && authority !== undefined) out.push('host', authority);
   return out;
 }

@@ -36,6 +36,8 @@ const URI_TOO_LONG = new Refusal('URI_TOO_LONG', '', '');
 
 /** Longest request target accepted (nginx's large_client_header_buffers is 8k); longer is a 414. */
 export const MAX_URI_LENGTH = 8192;
+/** How long an idle client connection (HTTP/1.1 keep-alive, or an HTTP/2 session) is kept open. */
+const KEEPALIVE_MS = 65_000;
 /** While draining, idle keep-alive connections are kept this long, so a request already on its way on one is still answered. */
 export const DRAIN_IDLE_MS = 1000;
 
@@ -95,7 +97,7 @@ export class ProxyServer {
     this.ws = new WebSocketRelay(limits.tunnelTimeoutMs);
     this.client = { proto: tls ? 'https' : 'http', port: '' };
     const serverOptions: http.ServerOptions = {
-      keepAliveTimeout: 65_000,
+      keepAliveTimeout: KEEPALIVE_MS,
       // A slowloris client trickling header bytes gets a 408 after client_header_timeout (nginx's
       // client_header_timeout), checked often enough to be on time; bodies are timed per chunk
       // (client_body_timeout), so there is no bound on a whole upload that keeps moving.
@@ -140,6 +142,8 @@ export class ProxyServer {
     h2.on('session', (session) => {
       this.sessions.add(session);
       session.once('close', () => this.sessions.delete(session));
+      // An idle session (or one that never sent a request) is closed, as an idle HTTP/1.1 keep-alive connection is.
+      session.setTimeout(KEEPALIVE_MS, () => session.close());
       if (this.settings.draining) session.close();
     });
     // A peer that breaks the protocol loses its session (nghttp2 sends GOAWAY); nothing to do here but not crash.

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { blueGreenYaml, type Running, startSwitchyard } from '../helpers/switchyard.js';
-import { closeAll, startEchoUpstream, type TestUpstream } from '../helpers/upstreams.js';
+import { closeAll, startEchoUpstream, startUpstream, type TestUpstream } from '../helpers/upstreams.js';
 
 const fixtures = join(import.meta.dirname, '../fixtures');
 const cert = readFileSync(join(fixtures, 'tls-cert.pem'));
@@ -56,7 +56,7 @@ describe('HTTP/2 on the proxy listeners', () => {
     await closeAll([echo]);
   });
 
-  const start = async (proxy: string, service: Record<string, unknown> = {}, upstream = echo.address) => {
+  const startWith = async (proxy: string, service: Record<string, unknown> = {}, upstream = echo.address) => {
     sy = await startSwitchyard(`proxy:\n  listen: ["127.0.0.1:0"]\n${proxy}admin:\n  listen: "127.0.0.1:0"\n${blueGreenYaml({ blue: [upstream] }, service)}`);
     return sy;
   };
@@ -67,7 +67,7 @@ describe('HTTP/2 on the proxy listeners', () => {
   };
 
   it('negotiates h2 by ALPN on a TLS listener, and still serves HTTP/1.1 there', async () => {
-    const running = await start(TLS);
+    const running = await startWith(TLS);
     const url = running.proxy.replace('http://', 'https://');
     const s = await session(url, { ca: cert });
     expect(s.alpnProtocol).toBe('h2');
@@ -86,7 +86,7 @@ describe('HTTP/2 on the proxy listeners', () => {
   });
 
   it('takes h2c (prior knowledge) beside HTTP/1.1 on a plaintext listener with proxy.http2', async () => {
-    const running = await start('  http2: true\n');
+    const running = await startWith('  http2: true\n');
     const s = await session(running.proxy);
     const got = await h2Request(s, { ':path': '/upload', ':method': 'POST', 'content-type': 'text/plain' }, 'x'.repeat(100_000));
     expect(got.status).toBe(200);
@@ -100,7 +100,7 @@ describe('HTTP/2 on the proxy listeners', () => {
   });
 
   it('refuses h2c without proxy.http2: the plaintext listener speaks HTTP/1.1 alone', async () => {
-    const running = await start('');
+    const running = await startWith('');
     const s = http2.connect(running.proxy);
     sessions.push(s);
     const failed = await new Promise<boolean>((resolve) => {
@@ -125,7 +125,7 @@ describe('HTTP/2 on the proxy listeners', () => {
     });
     await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
     try {
-      const running = await start('', { protocol: 'http2' }, `127.0.0.1:${(target.address() as net.AddressInfo).port}`);
+      const running = await startWith('', { protocol: 'http2' }, `127.0.0.1:${(target.address() as net.AddressInfo).port}`);
       const res = await request(`${running.proxy}/over/h2`);
       expect(await res.body.text()).toBe('h2 target saw /over/h2');
       expect(versions).toEqual(['2.0']);
@@ -138,7 +138,7 @@ describe('HTTP/2 on the proxy listeners', () => {
   });
 
   it('survives a rapid-reset flood and a CONTINUATION flood, and serves the next client', async () => {
-    const running = await start('  http2: true\n');
+    const running = await startWith('  http2: true\n');
     const { port } = new URL(running.proxy);
     // Rapid reset (CVE-2023-44487): open streams and cancel each at once, many times over.
     const flood = await session(running.proxy);
@@ -166,8 +166,80 @@ describe('HTTP/2 on the proxy listeners', () => {
     const s = await session(running.proxy);
     expect((await h2Request(s, { ':path': '/after' })).status).toBe(200);
   });
-});
 
+  it('keeps going when a client resets its connection before a byte, and still times HTTP/1.1 bodies with a 408', async () => {
+    const running = await startWith('  http2: true\n  client_body_timeout: 300\n');
+    const { port } = new URL(running.proxy);
+    await new Promise<void>((resolve) => {
+      const socket = net.connect(Number(port), '127.0.0.1', () => {
+        socket.resetAndDestroy();
+        resolve();
+      });
+    });
+    // An HTTP/1.1 body that stalls gets its 408 (the sniffing phase's timer is gone with it).
+    const answer = await new Promise<string>((resolve) => {
+      let text = '';
+      const socket = net.connect(Number(port), '127.0.0.1', () => socket.write('POST /slow HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\nab'));
+      socket.on('data', (d: Buffer) => {
+        text += d.toString();
+      });
+      socket.on('close', () => resolve(text));
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    const s = await session(running.proxy);
+    expect((await h2Request(s, { ':path': '/after' })).status).toBe(200);
+  });
+
+  it('joins cookie fields for HTTP/1.1 upstreams, and merges repeated headers HTTP/2 allows once', async () => {
+    // An HTTP/1.1 upstream that sends two Date headers: node:http2 takes one field per name.
+    const twice = await startUpstream((req, res) => {
+      res.writeHead(
+        200,
+        [
+          ['date', 'Mon, 30 Nov 2026 10:00:00 GMT'],
+          ['date', 'Mon, 30 Nov 2026 10:00:01 GMT'],
+          ['content-type', 'application/json'],
+        ].flat(),
+      );
+      res.end(JSON.stringify({ cookie: req.headers.cookie }));
+    });
+    try {
+      const running = await startWith('  http2: true\n', {}, twice.address);
+      const s = await session(running.proxy);
+      const res = await h2Request(s, { ':path': '/', cookie: ['a=1', 'b=2'] });
+      expect(res.status).toBe(200);
+      expect(JSON.parse(res.body)).toEqual({ cookie: 'a=1; b=2' });
+    } finally {
+      await sy?.close();
+      sy = undefined;
+      await twice.close();
+    }
+  });
+
+  it('answers an HTTP/2 target that refuses before reading the body, and one that resets before answering', async () => {
+    const target = http2.createServer();
+    target.on('stream', (stream, headers) => {
+      if (headers[':path'] === '/early') {
+        stream.respond({ ':status': 401 });
+        stream.end('no');
+      } else stream.close(http2.constants.NGHTTP2_NO_ERROR);
+    });
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    try {
+      const running = await startWith('', { protocol: 'http2', retries: 0 }, `127.0.0.1:${(target.address() as net.AddressInfo).port}`);
+      const early = await request(`${running.proxy}/early`, { method: 'POST', body: 'x'.repeat(200_000), headers: { 'user-agent': 'one' } });
+      expect(early.statusCode).toBe(401);
+      expect(await early.body.text()).toBe('no');
+      const reset = await request(`${running.proxy}/reset`);
+      expect(reset.statusCode).toBe(502);
+      await reset.body.dump();
+    } finally {
+      await sy?.close();
+      sy = undefined;
+      await new Promise((r) => target.close(r));
+    }
+  });
+});
 /** Send a header block that never ends (up to 20 MB of CONTINUATION frames); true once the server closes the connection. */
 function continuationFlood(port: number): Promise<boolean> {
   return new Promise((resolve) => {
