@@ -71,8 +71,6 @@ export class ProxyServer {
   private readonly settings: ExchangeSettings;
   private readonly stats?: RequestStatsStore;
   private readonly limits: ProxyLimits;
-  /** Takes the HTTP/2 connections picked out of the listener's (never listens itself); undefined when none are accepted. */
-  private readonly h2?: http2.Http2Server;
   /** Open HTTP/2 sessions, told to finish (GOAWAY) at shutdown. */
   private readonly sessions = new Set<http2.ServerHttp2Session>();
 
@@ -109,9 +107,10 @@ export class ProxyServer {
       ? https.createServer({ ...serverOptions, cert: tls.cert, key: tls.key, ALPNProtocols: ['h2', 'http/1.1'] })
       : http.createServer(serverOptions);
     if (tls || options.http2) {
-      this.h2 = this.http2Server();
-      if (tls) routeByAlpn(this.server, this.h2);
-      else routeByPreface(this.server, this.h2, limits.clientHeaderTimeoutMs);
+      // Takes the HTTP/2 connections picked out of the listener's; it never listens itself.
+      const h2 = this.http2Server();
+      if (tls) routeByAlpn(this.server, h2);
+      else routeByPreface(this.server, h2, limits.clientHeaderTimeoutMs);
     }
     // Connections beyond this are closed as soon as they are accepted (Node's maxConnections).
     this.server.maxConnections = limits.maxConnections;
