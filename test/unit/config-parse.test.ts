@@ -198,6 +198,8 @@ describe("Kong's url shorthand", () => {
     ['https://api.example.com', { protocol: 'https', host: 'api.example.com', port: 443 }],
     ['http://10.0.0.1', { protocol: 'http', host: '10.0.0.1', port: 80 }],
     ['http://[::1]:81/', { protocol: 'http', host: '[::1]', port: 81, path: '/' }],
+    ['grpc://orders:50051', { protocol: 'grpc', host: 'orders', port: 50051 }],
+    ['grpcs://orders', { protocol: 'grpcs', host: 'orders', port: 443 }],
   ])('%s', (url, fields) => {
     const svc = load(yaml('services:', `  - { name: s, url: "${url}" }`)).services[0];
     expect(svc).toMatchObject(fields);

@@ -38,16 +38,16 @@ function splitUrl(url: string): Record<string, unknown> | undefined {
   if (parsed.username !== '' || parsed.password !== '') return undefined;
   // Any other scheme passes through, so that the protocol check reports it by name.
   const protocol = match[1].toLowerCase();
-  const port = parsed.port !== '' ? Number(parsed.port) : protocol === 'https' ? 443 : 80;
+  const port = parsed.port !== '' ? Number(parsed.port) : protocol === 'https' || protocol === 'grpcs' ? 443 : 80;
   return { protocol, host: parsed.hostname, port, ...(match[3] ? { path: match[3] } : {}) };
 }
 
 /** The service's JSON Schema with `url` added and `host` required only when `url` is absent. */
 export function withUrlInJsonSchema(json: JsonSchema): JsonSchema {
   const url = {
-    description: 'Kong shorthand for protocol, host, port and path, e.g. "http://blue:80/api".',
+    description: 'Kong shorthand for protocol, host, port and path, e.g. "http://blue:80/api" or "grpc://orders:50051".',
     type: 'string',
-    pattern: '^[Hh][Tt][Tt][Pp][Ss]?://',
+    pattern: '^(?:[Hh][Tt][Tt][Pp](?:[Ss]|2)?|[Gg][Rr][Pp][Cc][Ss]?)://',
   };
   const properties = { ...(json.properties as Record<string, unknown>), url };
   const required = ((json.required as string[] | undefined) ?? []).filter((k) => k !== 'host');
